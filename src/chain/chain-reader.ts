@@ -1,0 +1,351 @@
+import type { Address, Hex } from 'viem'
+import { EventEmitter, type Event } from 'cockatiel'
+import type { Config } from '../config/schema.ts'
+import type { Logger } from '../ops/logger.ts'
+import { StoreChainMismatchError } from '../store/errors.ts'
+import type { Store, StoreTx } from '../store/store.ts'
+import { initialChainState, type BlockRef, type ChainState } from './chain-state.ts'
+import { ProviderError } from './errors.ts'
+import { decodeTransfer, type AcceptedLog } from './log.ts'
+import { agree, agreeOnRange, type RangeObservation } from './quorum.ts'
+import { nextRange, quorumHead, safeHead, shrinkRange, type BlockRange } from './quorum-head.ts'
+import { findForkPoint, removedLogs } from './reorg.ts'
+import { ReorgTooDeepError } from './errors.ts'
+import type { ProviderStatus, RpcProvider } from './rpc-provider.ts'
+
+/**
+ * What the reader hands on, in chain order, inside the store transaction that moves the
+ * checkpoint (so a consumer's writes and the checkpoint persist together or not at all):
+ * - `logs`: the logs a quorum accepted in `[fromBlock, toBlock]` (possibly none);
+ * - `reorg`: a reorg below the checkpoint was re-read up to the old checkpoint; `removed`
+ *   are the logs accepted before it that the canonical chain no longer holds.
+ */
+export type ChainEvent =
+  | { type: 'logs'; fromBlock: number; toBlock: number; logs: AcceptedLog[] }
+  | { type: 'reorg'; forkBlock: number; removed: AcceptedLog[] }
+
+/**
+ * The seam the settlement layer builds on. It runs synchronously inside the transaction;
+ * throwing aborts the transaction, leaves the checkpoint where it was, and stops the reader
+ * (a bug in a consumer must not skip blocks).
+ */
+export type ChainEventHandler = (event: ChainEvent, tx: StoreTx) => void
+
+/** How one round ended. */
+export type RoundOutcome =
+  | { kind: 'advanced'; fromBlock: number; toBlock: number; accepted: number; caughtUp: boolean }
+  | { kind: 'idle'; checkpoint: number; safeHead: number }
+  | { kind: 'no_quorum'; stage: 'head' | 'range' | 'reorg'; reason: string }
+  | { kind: 'range_shrunk'; maxBlockRange: number }
+  | { kind: 'reorg'; forkBlock: number; previousCheckpoint: number }
+
+/** A provider whose answer for a range differed from the quorum's, or who was refused. */
+export type Disagreement = { provider: string; fromBlock: number; toBlock: number; reason: 'different_answer' | 'refused' }
+
+export type ReaderStatus = {
+  checkpoint: number
+  head: number | null
+  safeHead: number | null
+  lag: number | null
+  maxBlockRange: number
+  providers: ProviderStatus[]
+}
+
+export type ChainReader = {
+  /** Runs one round. The loop calls it; tests call it to step the reader deterministically. */
+  runRound(): Promise<RoundOutcome>
+  /** Starts the polling loop. The promise settles when `stop()` ends it, or rejects on a fatal error. */
+  start(): Promise<void>
+  /** Ends the loop after the round in progress. */
+  stop(): Promise<void>
+  status(): ReaderStatus
+  readonly onRound: Event<RoundOutcome>
+  readonly onDisagreement: Event<Disagreement>
+}
+
+export type CreateChainReaderParameters = {
+  config: Config
+  providers: readonly RpcProvider[]
+  store: Store
+  handler: ChainEventHandler
+  logger: Logger
+}
+
+/** A provider's chain id is re-checked this often, so a re-pointed endpoint is caught. */
+const CHAIN_ID_RECHECK_MS = 300_000
+
+/**
+ * Creates the quorum reader of SPEC §5. Each round: every provider's head (with its chain
+ * id checked); the quorum head and safe head; the next range, read from every provider that
+ * has reached its end, in parallel; the checkpoint's hash re-verified in the same calls; and
+ * the range accepted only if `quorum` providers agree on all of it.
+ */
+export function createChainReader(parameters: CreateChainReaderParameters): ChainReader {
+  const { config, providers, store, handler } = parameters
+  const logger = parameters.logger.child({ component: 'reader' })
+  const { quorum } = config
+  const tokens = unique(config.merchants.flatMap((m) => m.tokens))
+  const recipients = unique(config.merchants.flatMap((m) => m.receive_addresses))
+  const rounds = new EventEmitter<RoundOutcome>()
+  const disagreements = new EventEmitter<Disagreement>()
+  const chainIdCheckedAt = new Map<string, number>()
+  const refusedChain = new Set<string>()
+  let maxBlockRange = config.chain.max_block_range
+  let head: number | null = null
+  let safe: number | null = null
+  let running = false
+  let wake: (() => void) | null = null
+  let loop: Promise<void> | null = null
+  let inRound: Promise<RoundOutcome> | null = null
+
+  const stored = store.read((reader) => reader.getChainState())
+  if (stored !== null && stored.chainId !== config.chain.id) throw new StoreChainMismatchError(store.location, stored.chainId, config.chain.id)
+
+  const currentState = (): ChainState => store.read((reader) => reader.getChainState()) ?? initialChainState(config.chain.id, config.chain.start_block)
+
+  async function checkChainId(provider: RpcProvider): Promise<void> {
+    const checked = chainIdCheckedAt.get(provider.name)
+    if (checked !== undefined && Date.now() - checked < CHAIN_ID_RECHECK_MS) return
+    const chainId = await provider.getChainId()
+    if (chainId !== config.chain.id) {
+      if (!refusedChain.has(provider.name)) logger.error({ provider: provider.name, chain_id: chainId, expected: config.chain.id }, 'provider reports another chain id: refused until it reports chain.id')
+      refusedChain.add(provider.name)
+      chainIdCheckedAt.delete(provider.name)
+      throw new ProviderError(provider.name, 'eth_chainId', 'refused', `reports chain id ${chainId}, expected ${config.chain.id}`)
+    }
+    if (refusedChain.delete(provider.name)) logger.info({ provider: provider.name }, 'provider reports the configured chain id again')
+    chainIdCheckedAt.set(provider.name, Date.now())
+  }
+
+  async function observeHeads(): Promise<Map<string, number>> {
+    const results = await Promise.allSettled(
+      providers.map(async (provider) => {
+        await checkChainId(provider)
+        return [provider.name, await provider.getBlockNumber()] as const
+      }),
+    )
+    const heads = new Map<string, number>()
+    results.forEach((result, i) => {
+      if (result.status === 'fulfilled') heads.set(result.value[0], result.value[1])
+      else logFailure(providers[i]!.name, result.reason)
+    })
+    return heads
+  }
+
+  function logFailure(provider: string, error: unknown) {
+    const circuitOpen = error instanceof ProviderError && error.kind === 'circuit_open'
+    // A provider whose breaker is open fails every call by design; its transitions are logged instead.
+    if (!circuitOpen) logger.warn({ provider, err: error instanceof Error ? { code: (error as ProviderError).code, message: error.message } : String(error) }, 'provider call failed')
+  }
+
+  async function observeRange(provider: RpcProvider, range: BlockRange | undefined, verify: number | undefined): Promise<RangeObservation> {
+    const [checkpointHash, logs, endHash] = await Promise.all([
+      verify === undefined ? undefined : provider.getBlockHash(verify),
+      range === undefined ? [] : provider.getTransferLogs({ tokens, recipients, fromBlock: range.fromBlock, toBlock: range.toBlock }),
+      range === undefined ? undefined : provider.getBlockHash(range.toBlock),
+    ])
+    return { logs, checkpointHash, endHash }
+  }
+
+  async function agreedHash(block: number, heads: ReadonlyMap<string, number>): Promise<Hex | undefined> {
+    const eligible = providers.filter((p) => (heads.get(p.name) ?? -1) >= block)
+    const results = await Promise.allSettled(eligible.map((p) => p.getBlockHash(block)))
+    const answers = results.flatMap((result, i) => (result.status === 'fulfilled' ? [{ provider: eligible[i]!.name, value: result.value, fingerprint: result.value }] : []))
+    const agreement = agree(answers, quorum)
+    return agreement.agreed ? agreement.value : undefined
+  }
+
+  async function rollBack(state: ChainState, heads: ReadonlyMap<string, number>): Promise<RoundOutcome> {
+    const canonical = new Map<number, Hex>()
+    for (;;) {
+      const search = findForkPoint(state.blocks, canonical)
+      if (search.found) {
+        const forkBlock = search.forkBlock
+        await store.transact((tx) => {
+          const current = tx.getChainState() ?? state
+          const pending = current.pendingReorg
+          const orphaned = current.recentLogs.filter((log) => log.blockNumber > forkBlock)
+          tx.putChainState({
+            ...current,
+            checkpoint: forkBlock,
+            blocks: current.blocks.filter((b) => b.number <= forkBlock),
+            recentLogs: current.recentLogs.filter((log) => log.blockNumber <= forkBlock),
+            pendingReorg: {
+              forkBlock: Math.min(forkBlock, pending?.forkBlock ?? forkBlock),
+              untilBlock: Math.max(current.checkpoint, pending?.untilBlock ?? 0),
+              candidates: [...(pending?.candidates ?? []), ...orphaned],
+            },
+          })
+        })
+        logger.warn({ block: forkBlock, previous_checkpoint: state.checkpoint }, 'reorg below the checkpoint: rolled back to the fork point, re-reading')
+        return { kind: 'reorg', forkBlock, previousCheckpoint: state.checkpoint }
+      }
+      if (search.next.length === 0) throw new ReorgTooDeepError(state.checkpoint, state.blocks[0]?.number)
+      const hashes = await Promise.all(search.next.map((block) => agreedHash(block, heads)))
+      for (const [i, block] of search.next.entries()) {
+        const hash = hashes[i]
+        if (hash === undefined) return { kind: 'no_quorum', stage: 'reorg', reason: `no quorum on the hash of block ${block}` }
+        canonical.set(block, hash)
+      }
+    }
+  }
+
+  function accept(observation: RangeObservation, witnesses: string[][]): AcceptedLog[] {
+    const accepted: AcceptedLog[] = []
+    observation.logs.forEach((log, i) => {
+      const transfer = decodeTransfer(log)
+      if (transfer === undefined) {
+        logger.warn({ tx_hash: log.txHash, block: log.blockNumber, log_index: log.logIndex }, 'agreed log is not an ERC-20 Transfer: ignored')
+        return
+      }
+      accepted.push({ ...log, ...transfer, providers: providers.map((p) => p.name).filter((name) => witnesses[i]!.includes(name)) })
+    })
+    return accepted.sort((a, b) => a.blockNumber - b.blockNumber || a.logIndex - b.logIndex)
+  }
+
+  function advance(tx: StoreTx, range: BlockRange, endHash: Hex, logs: AcceptedLog[]): void {
+    const current = tx.getChainState() ?? initialChainState(config.chain.id, config.chain.start_block)
+    const floor = range.toBlock - config.chain.reorg_window
+    const blocks = new Map<number, Hex>(current.blocks.map((b) => [b.number, b.hash]))
+    blocks.set(range.toBlock, endHash)
+    for (const log of logs) blocks.set(log.blockNumber, log.blockHash)
+    const recentLogs = [...current.recentLogs, ...logs]
+    handler({ type: 'logs', fromBlock: range.fromBlock, toBlock: range.toBlock, logs }, tx)
+    let pendingReorg = current.pendingReorg
+    if (pendingReorg !== null && range.toBlock >= pendingReorg.untilBlock) {
+      const forkBlock = pendingReorg.forkBlock
+      const removed = removedLogs(pendingReorg.candidates, recentLogs.filter((log) => log.blockNumber > forkBlock))
+      handler({ type: 'reorg', forkBlock, removed }, tx)
+      if (removed.length > 0) logger.warn({ block: forkBlock, removed: removed.map((log) => ({ tx_hash: log.txHash, block: log.blockNumber })) }, 'reorg removed accepted logs')
+      pendingReorg = null
+    }
+    tx.putChainState({
+      ...current,
+      checkpoint: range.toBlock,
+      blocks: [...blocks].filter(([number]) => number >= floor).sort((a, b) => a[0] - b[0]).map(([number, hash]): BlockRef => ({ number, hash })),
+      recentLogs: recentLogs.filter((log) => log.blockNumber >= floor),
+      pendingReorg,
+    })
+  }
+
+  async function round(): Promise<RoundOutcome> {
+    const state = currentState()
+    const heads = await observeHeads()
+    const agreedHead = quorumHead([...heads.values()], quorum)
+    if (agreedHead === undefined) return { kind: 'no_quorum', stage: 'head', reason: `${heads.size} of ${providers.length} providers answered, ${quorum} needed` }
+    head = agreedHead
+    safe = safeHead(agreedHead, config.chain.confirmations)
+
+    const range = nextRange(state.checkpoint, safe, maxBlockRange)
+    const storedHash = state.blocks.find((b) => b.number === state.checkpoint)?.hash
+    const verify = storedHash === undefined ? undefined : state.checkpoint
+    if (range === undefined && verify === undefined) return { kind: 'idle', checkpoint: state.checkpoint, safeHead: safe }
+
+    const needed = range?.toBlock ?? state.checkpoint
+    const eligible = providers.filter((p) => (heads.get(p.name) ?? -1) >= needed)
+    const results = await Promise.allSettled(eligible.map((p) => observeRange(p, range, verify)))
+    const answers: { provider: string; observation: RangeObservation }[] = []
+    let tooLarge = false
+    results.forEach((result, i) => {
+      const provider = eligible[i]!.name
+      if (result.status === 'fulfilled') return void answers.push({ provider, observation: result.value })
+      logFailure(provider, result.reason)
+      if (result.reason instanceof ProviderError && result.reason.kind === 'range_too_large') tooLarge = true
+      if (result.reason instanceof ProviderError && result.reason.kind === 'refused' && range !== undefined) {
+        disagreements.emit({ provider, fromBlock: range.fromBlock, toBlock: range.toBlock, reason: 'refused' })
+      }
+    })
+    if (tooLarge && range !== undefined) {
+      maxBlockRange = Math.min(maxBlockRange, shrinkRange(range))
+      logger.info({ provider_count: eligible.length, max_block_range: maxBlockRange, block: range.fromBlock }, 'a provider refused the range as too large: halved it')
+    }
+
+    const agreement = agreeOnRange(answers, quorum)
+    const span = range ?? { fromBlock: state.checkpoint, toBlock: state.checkpoint }
+    if (!agreement.agreed) {
+      if (tooLarge) return { kind: 'range_shrunk', maxBlockRange }
+      if (agreement.groups.length > 1) {
+        for (const group of agreement.groups) for (const provider of group.providers) disagreements.emit({ provider, ...span, reason: 'different_answer' })
+      }
+      return { kind: 'no_quorum', stage: 'range', reason: `${answers.length} of ${eligible.length} providers answered ${span.fromBlock}-${span.toBlock}; no ${quorum} agreed` }
+    }
+    for (const provider of agreement.dissenters) {
+      logger.warn({ provider, block: span.fromBlock, to_block: span.toBlock }, 'provider disagreed with the quorum: its answer was ignored')
+      disagreements.emit({ provider, ...span, reason: 'different_answer' })
+    }
+    if (verify !== undefined && agreement.observation.checkpointHash !== storedHash) return rollBack(state, heads)
+    if (range === undefined || agreement.observation.endHash === undefined) return { kind: 'idle', checkpoint: state.checkpoint, safeHead: safe }
+
+    const logs = accept(agreement.observation, agreement.witnesses)
+    const endHash = agreement.observation.endHash
+    await store.transact((tx) => advance(tx, range, endHash, logs))
+    for (const log of logs) {
+      logger.info({ tx_hash: log.txHash, block: log.blockNumber, log_index: log.logIndex, token: log.address, to: log.to, value: log.value, providers: log.providers }, 'transfer accepted by quorum')
+    }
+    return { kind: 'advanced', fromBlock: range.fromBlock, toBlock: range.toBlock, accepted: logs.length, caughtUp: range.toBlock >= safe }
+  }
+
+  async function runRound(): Promise<RoundOutcome> {
+    // Rounds never overlap: a caller arriving mid-round waits for that round and runs its own.
+    while (inRound) await inRound.catch(() => undefined)
+    inRound = round()
+    try {
+      const outcome = await inRound
+      rounds.emit(outcome)
+      return outcome
+    } finally {
+      inRound = null
+    }
+  }
+
+  async function run(): Promise<void> {
+    while (running) {
+      const outcome = await runRound()
+      const again = (outcome.kind === 'advanced' && !outcome.caughtUp) || outcome.kind === 'range_shrunk' || outcome.kind === 'reorg'
+      if (again || !running) continue
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, config.chain.poll_interval_ms)
+        wake = () => {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+      wake = null
+    }
+  }
+
+  return {
+    runRound,
+    start() {
+      if (loop) return loop
+      running = true
+      loop = run().finally(() => {
+        running = false
+        loop = null
+      })
+      return loop
+    },
+    async stop() {
+      running = false
+      wake?.()
+      await loop?.catch(() => undefined)
+    },
+    status() {
+      const checkpoint = currentState().checkpoint
+      return {
+        checkpoint,
+        head,
+        safeHead: safe,
+        lag: head === null ? null : Math.max(0, head - checkpoint),
+        maxBlockRange,
+        providers: providers.map((p) => p.status()),
+      }
+    },
+    onRound: rounds.addListener,
+    onDisagreement: disagreements.addListener,
+  }
+}
+
+function unique(values: readonly Address[]): Address[] {
+  return [...new Set(values)]
+}

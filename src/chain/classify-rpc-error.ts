@@ -1,0 +1,47 @@
+/**
+ * How a failed RPC call is treated (SPEC §5):
+ * - `transient`: timeout, connection error, HTTP 408/429/5xx, JSON-RPC internal errors.
+ *   Retried, and counted by the provider's breaker.
+ * - `range_too_large`: the provider refuses the eth_getLogs span. The range is halved; the
+ *   breaker does not count it.
+ * - `refused`: the answer cannot be trusted or used (not JSON-RPC, bad shape, auth or
+ *   method errors). The provider sits out the round and the problem is reported.
+ */
+export type RpcErrorKind = 'transient' | 'range_too_large' | 'refused'
+
+/** What could be learned from a failed call, independent of the library that made it. */
+export type RpcFailureFacts = {
+  timedOut?: boolean
+  /** The connection failed or was reset before an answer arrived. */
+  network?: boolean
+  /** HTTP status of a non-2xx answer. */
+  httpStatus?: number
+  /** `error.code` of a JSON-RPC error answer. */
+  rpcCode?: number
+  /** `error.message` of a JSON-RPC error answer. */
+  rpcMessage?: string
+  /** The body was not JSON-RPC, or the result had the wrong shape. */
+  malformed?: boolean
+}
+
+const RANGE_TOO_LARGE =
+  /block range|range (is )?too (large|wide|big)|exceed(s|ed)? (the )?(max(imum)?|limit)|more than \d+ (results|logs)|too many (results|logs|blocks)|response size|max(imum)? (block )?range|query timeout exceeded|limit exceeded.*range/i
+
+/** -32603 (internal error) and the -32000..-32099 server-error band mean "the node had a problem". */
+function isServerErrorCode(code: number): boolean {
+  return code === -32603 || (code <= -32000 && code >= -32099)
+}
+
+export function classifyRpcError(facts: RpcFailureFacts): RpcErrorKind {
+  if (facts.rpcMessage !== undefined && RANGE_TOO_LARGE.test(facts.rpcMessage)) return 'range_too_large'
+  if (facts.timedOut || facts.network) return 'transient'
+  if (facts.httpStatus !== undefined) {
+    if (facts.httpStatus === 408 || facts.httpStatus === 425 || facts.httpStatus === 429 || facts.httpStatus >= 500) return 'transient'
+    if (facts.httpStatus === 413) return 'range_too_large'
+    return 'refused'
+  }
+  if (facts.rpcCode !== undefined) {
+    return isServerErrorCode(facts.rpcCode) ? 'transient' : 'refused'
+  }
+  return 'refused'
+}

@@ -1,0 +1,38 @@
+import { SettleProofError } from '../errors.ts'
+import type { RpcErrorKind } from './classify-rpc-error.ts'
+
+/** Stable codes of a failed provider call, one per `RpcErrorKind` plus the open breaker. */
+export const PROVIDER_ERROR_CODES = {
+  transient: 'RPC_TRANSIENT',
+  range_too_large: 'RPC_RANGE_TOO_LARGE',
+  refused: 'RPC_REFUSED',
+  circuit_open: 'RPC_CIRCUIT_OPEN',
+} as const satisfies Record<RpcErrorKind | 'circuit_open', string>
+
+/**
+ * One provider call failed. The message names the provider and the reason but never its
+ * URL (it carries the API key), so the original library error, whose text does, is not
+ * kept as the cause.
+ */
+export class ProviderError extends SettleProofError {
+  readonly provider: string
+  readonly method: string
+  readonly kind: RpcErrorKind | 'circuit_open'
+
+  constructor(provider: string, method: string, kind: RpcErrorKind | 'circuit_open', reason: string) {
+    super(PROVIDER_ERROR_CODES[kind], `provider ${provider}: ${method} failed: ${reason}`)
+    this.provider = provider
+    this.method = method
+    this.kind = kind
+  }
+}
+
+/** A reorg went deeper than the block hashes kept: the reader stops rather than guess. */
+export class ReorgTooDeepError extends SettleProofError {
+  constructor(checkpoint: number, oldestKept: number | undefined) {
+    super(
+      'REORG_TOO_DEEP',
+      `the chain reorganised below every block hash kept (checkpoint ${checkpoint}, oldest kept ${oldestKept ?? 'none'}): raise chain.reorg_window, then restore the store from a backup older than the fork`,
+    )
+  }
+}

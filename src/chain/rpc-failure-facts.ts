@@ -1,0 +1,26 @@
+import { HttpRequestError, RpcRequestError, TimeoutError } from 'viem'
+import { TaskCancelledError } from 'cockatiel'
+import type { RpcFailureFacts } from './classify-rpc-error.ts'
+
+/**
+ * Reads what `classifyRpcError` needs from an error thrown by viem (or by the timeout
+ * policy), walking the `cause` chain. Only numbers, flags and the JSON-RPC error message
+ * are kept: viem's own messages contain the request URL.
+ */
+export function rpcFailureFacts(error: unknown): RpcFailureFacts {
+  const facts: RpcFailureFacts = {}
+  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 10; current = current.cause, depth++) {
+    if (current instanceof TaskCancelledError || current instanceof TimeoutError) facts.timedOut = true
+    else if (current instanceof HttpRequestError) {
+      if (current.status !== undefined) facts.httpStatus = current.status
+    } else if (current instanceof RpcRequestError) {
+      facts.rpcCode = current.code
+      facts.rpcMessage = current.details
+    } else if (current instanceof SyntaxError) facts.malformed = true
+    else if (current.name === 'TypeError' && /fetch failed|terminated|socket|network/i.test(current.message)) facts.network = true
+    else if ('code' in current && typeof current.code === 'string' && /^(E[A-Z]+|UND_ERR_[A-Z_]+)$/.test(current.code)) facts.network = true
+    else if ('code' in current && typeof current.code === 'number' && facts.rpcCode === undefined) facts.rpcCode = current.code
+  }
+  if (Object.keys(facts).length === 0) facts.malformed = true
+  return facts
+}

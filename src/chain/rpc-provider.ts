@@ -1,0 +1,212 @@
+import { BlockNotFoundError, createPublicClient, http, parseAbiItem, type Address, type Hex, type PublicClient } from 'viem'
+import { BrokenCircuitError, CircuitState, EventEmitter, TaskCancelledError, type Event } from 'cockatiel'
+import type { BreakerConfig, ProviderConfig, RpcConfig } from '../config/schema.ts'
+import { classifyRpcError, type RpcErrorKind, type RpcFailureFacts } from './classify-rpc-error.ts'
+import { ProviderError } from './errors.ts'
+import { normalizeLog, type ObservedLog } from './log.ts'
+import { createProviderPolicy } from './provider-policy.ts'
+import { rpcFailureFacts } from './rpc-failure-facts.ts'
+
+export const TRANSFER_EVENT = parseAbiItem('event Transfer(address indexed from, address indexed to, uint256 value)')
+const TRANSFER_TOPIC = '0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef'
+
+/** The JSON-RPC methods the reader uses; metrics are labelled with these. */
+export type RpcMethod = 'eth_chainId' | 'eth_blockNumber' | 'eth_getLogs' | 'eth_getBlockByNumber'
+
+/** One network attempt (a retried call makes several), for metrics and logs. */
+export type RpcAttempt = { provider: string; method: RpcMethod; outcome: 'ok' | 'timeout' | RpcErrorKind; durationMs: number }
+
+export type BreakerStateName = 'closed' | 'open' | 'half_open' | 'isolated'
+
+/** What an operator sees of one provider; never its URL. */
+export type ProviderStatus = {
+  name: string
+  state: BreakerStateName
+  consecutiveFailures: number
+  lastError: string | null
+  /** Milliseconds until an open breaker lets a probe through; null unless open. */
+  halfOpenInMs: number | null
+  /** Duration of the last successful attempt. */
+  latencyMs: number | null
+}
+
+/** The eth_getLogs filter of SPEC §5: merchant tokens, the Transfer topic, merchant addresses as `to`. */
+export type TransferFilter = { tokens: readonly Address[]; recipients: readonly Address[]; fromBlock: number; toBlock: number }
+
+/** One JSON-RPC provider behind its own policy. A value, not a singleton: build one per configured provider. */
+export type RpcProvider = {
+  readonly name: string
+  getChainId(): Promise<number>
+  getBlockNumber(): Promise<number>
+  getBlockHash(block: number): Promise<Hex>
+  /** Transfer logs matching `filter`, each checked to lie in the range and match the filter. */
+  getTransferLogs(filter: TransferFilter): Promise<ObservedLog[]>
+  status(): ProviderStatus
+  readonly onAttempt: Event<RpcAttempt>
+  readonly onBreakerStateChange: Event<BreakerStateName>
+}
+
+export type CreateRpcProviderParameters = {
+  provider: ProviderConfig
+  breaker: BreakerConfig
+  rpc: RpcConfig
+}
+
+const STATE_NAMES: Record<CircuitState, BreakerStateName> = {
+  [CircuitState.Closed]: 'closed',
+  [CircuitState.Open]: 'open',
+  [CircuitState.HalfOpen]: 'half_open',
+  [CircuitState.Isolated]: 'isolated',
+}
+
+/**
+ * Creates a provider: a viem public client (its own retries off, so cockatiel owns retry
+ * and timeout) wrapped in the provider's policy. Every error it throws is a `ProviderError`
+ * whose message is free of the URL.
+ */
+export function createRpcProvider(parameters: CreateRpcProviderParameters): RpcProvider {
+  const { provider, breaker: breakerConfig, rpc } = parameters
+  const name = provider.name
+  const client: PublicClient = createPublicClient({
+    // viem's own timeout only reaps requests the policy already gave up on.
+    transport: http(provider.url, { retryCount: 0, timeout: rpc.timeout_ms + 1_000, batch: false }),
+    cacheTime: 0,
+  })
+  const { policy, breaker } = createProviderPolicy(breakerConfig, rpc)
+  const attempts = new EventEmitter<RpcAttempt>()
+  const stateChanges = new EventEmitter<BreakerStateName>()
+  let consecutiveFailures = 0
+  let lastError: string | null = null
+  let latencyMs: number | null = null
+  let openedAt = 0
+  breaker.onBreak(() => {
+    openedAt = Date.now()
+  })
+  breaker.onStateChange((state) => stateChanges.emit(STATE_NAMES[state]))
+
+  const secrets = secretFragments(provider.url)
+  const toProviderError = (method: RpcMethod, error: unknown): ProviderError => {
+    if (error instanceof ProviderError) return error
+    if (error instanceof BlockNotFoundError) return new ProviderError(name, method, 'transient', 'block not found (the node is behind its own head)')
+    const facts = rpcFailureFacts(error)
+    return new ProviderError(name, method, classifyRpcError(facts), describeFacts(facts, secrets))
+  }
+
+  async function call<T>(method: RpcMethod, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await policy.execute(async ({ signal }) => {
+        const started = performance.now()
+        try {
+          const value = await fn()
+          latencyMs = performance.now() - started
+          if (!signal.aborted) attempts.emit({ provider: name, method, outcome: 'ok', durationMs: latencyMs })
+          consecutiveFailures = 0
+          return value
+        } catch (error) {
+          const failure = toProviderError(method, error)
+          // An attempt the timeout policy abandoned was already reported as a timeout.
+          if (!signal.aborted) {
+            attempts.emit({ provider: name, method, outcome: failure.kind === 'circuit_open' ? 'transient' : failure.kind, durationMs: performance.now() - started })
+            noteFailure(failure)
+          }
+          throw failure
+        }
+      })
+    } catch (error) {
+      if (error instanceof BrokenCircuitError) {
+        throw new ProviderError(name, method, 'circuit_open', `circuit breaker is open; next probe in ${Math.ceil(halfOpenInMs() ?? 0)} ms`)
+      }
+      if (error instanceof TaskCancelledError) {
+        const failure = new ProviderError(name, method, 'transient', `timed out after ${rpc.timeout_ms} ms`)
+        attempts.emit({ provider: name, method, outcome: 'timeout', durationMs: rpc.timeout_ms })
+        noteFailure(failure)
+        throw failure
+      }
+      throw error
+    }
+  }
+
+  function noteFailure(failure: ProviderError) {
+    lastError = failure.message
+    if (failure.kind === 'transient') consecutiveFailures++
+  }
+
+  function halfOpenInMs(): number | null {
+    return breaker.state === CircuitState.Open ? Math.max(0, openedAt + breakerConfig.open_ms - Date.now()) : null
+  }
+
+  return {
+    name,
+    onAttempt: attempts.addListener,
+    onBreakerStateChange: stateChanges.addListener,
+    getChainId: () => call('eth_chainId', () => client.getChainId()),
+    getBlockNumber: () => call('eth_blockNumber', async () => Number(await client.getBlockNumber({ cacheTime: 0 }))),
+    getBlockHash: (block) =>
+      call('eth_getBlockByNumber', async () => {
+        const found = await client.getBlock({ blockNumber: BigInt(block), includeTransactions: false })
+        if (typeof found.hash !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(found.hash) || Number(found.number) !== block) {
+          throw new ProviderError(name, 'eth_getBlockByNumber', 'refused', 'answer is not the requested block')
+        }
+        return found.hash.toLowerCase() as Hex
+      }),
+    getTransferLogs: (filter) =>
+      call('eth_getLogs', async () => {
+        const raw = await client.getLogs({
+          address: [...filter.tokens],
+          event: TRANSFER_EVENT,
+          args: { to: [...filter.recipients] },
+          fromBlock: BigInt(filter.fromBlock),
+          toBlock: BigInt(filter.toBlock),
+          strict: false,
+        })
+        if (!Array.isArray(raw)) throw new ProviderError(name, 'eth_getLogs', 'refused', 'answer is not a list of logs')
+        return raw.map((entry) => {
+          const log = normalizeLog(entry)
+          if (typeof log === 'string') throw new ProviderError(name, 'eth_getLogs', 'refused', log)
+          const problem = checkAgainstFilter(log, filter)
+          if (problem !== undefined) throw new ProviderError(name, 'eth_getLogs', 'refused', problem)
+          return log
+        })
+      }),
+    status: () => ({
+      name,
+      state: STATE_NAMES[breaker.state],
+      consecutiveFailures,
+      lastError,
+      halfOpenInMs: halfOpenInMs(),
+      latencyMs,
+    }),
+  }
+}
+
+/** A provider that returns logs outside what was asked for is not trusted for the round. */
+function checkAgainstFilter(log: ObservedLog, filter: TransferFilter): string | undefined {
+  if (log.blockNumber < filter.fromBlock || log.blockNumber > filter.toBlock) return `log in block ${log.blockNumber} is outside ${filter.fromBlock}-${filter.toBlock}`
+  if (!filter.tokens.includes(log.address)) return 'log from a token that was not asked for'
+  if (log.topics[0] !== TRANSFER_TOPIC) return 'log is not a Transfer'
+  const to = log.topics[2] === undefined ? undefined : (`0x${log.topics[2].slice(26)}` as Address)
+  if (to === undefined || !filter.recipients.includes(to)) return 'log to an address that was not asked for'
+  return undefined
+}
+
+function describeFacts(facts: RpcFailureFacts, secrets: readonly string[]): string {
+  if (facts.timedOut) return 'timed out'
+  if (facts.network) return 'connection failed'
+  if (facts.httpStatus !== undefined) return `HTTP ${facts.httpStatus}`
+  if (facts.rpcCode !== undefined) return `JSON-RPC error ${facts.rpcCode}${facts.rpcMessage ? `: ${redact(facts.rpcMessage, secrets)}` : ''}`
+  return 'answer is not valid JSON-RPC'
+}
+
+/** The parts of a provider URL that may carry a key: the URL itself, its path, query and credentials. */
+function secretFragments(url: string): string[] {
+  const parsed = new URL(url)
+  return [url, parsed.href, `${parsed.host}${parsed.pathname}`, parsed.pathname.length > 1 ? parsed.pathname : '', parsed.search, parsed.username, parsed.password]
+    .filter((part) => part.length >= 4)
+    .sort((a, b) => b.length - a.length)
+}
+
+function redact(text: string, secrets: readonly string[]): string {
+  let out = text.slice(0, 200)
+  for (const secret of secrets) out = out.split(secret).join('[redacted]')
+  return out
+}

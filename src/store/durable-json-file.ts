@@ -1,0 +1,64 @@
+import { open, readFile, rename, rm } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
+import type { Adapter } from 'lowdb'
+import { StoreCorruptError } from './errors.ts'
+
+/**
+ * A lowdb adapter whose writes survive a crash or power loss at any instant: the document is
+ * written to a temporary file, fsynced, renamed over the store, and the directory is fsynced
+ * so the rename itself is durable. lowdb's own JSONFile renames but never fsyncs.
+ */
+export class DurableJsonFile<T> implements Adapter<T> {
+  readonly path: string
+  readonly #validate: (value: unknown) => string | undefined
+
+  /** `validate` returns why a parsed document is not a store, or undefined when it is. */
+  constructor(path: string, validate: (value: unknown) => string | undefined) {
+    this.path = path
+    this.#validate = validate
+  }
+
+  async read(): Promise<T | null> {
+    let text: string
+    try {
+      text = await readFile(this.path, 'utf8')
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null
+      throw new StoreCorruptError(this.path, `cannot read: ${(error as NodeJS.ErrnoException).code ?? 'error'}`)
+    }
+    let value: unknown
+    try {
+      value = JSON.parse(text)
+    } catch {
+      throw new StoreCorruptError(this.path, text.length === 0 ? 'the file is empty' : 'not valid JSON')
+    }
+    const problem = this.#validate(value)
+    if (problem !== undefined) throw new StoreCorruptError(this.path, problem)
+    return value as T
+  }
+
+  async write(data: T): Promise<void> {
+    // Serialise before the first await so later in-memory changes cannot tear this snapshot.
+    const text = JSON.stringify(data)
+    const temporary = join(dirname(this.path), `.${basename(this.path)}.${process.pid}.tmp`)
+    const file = await open(temporary, 'w', 0o600)
+    try {
+      await file.writeFile(text, 'utf8')
+      await file.sync()
+    } finally {
+      await file.close()
+    }
+    await rename(temporary, this.path)
+    const directory = await open(dirname(this.path), 'r')
+    try {
+      await directory.sync()
+    } finally {
+      await directory.close()
+    }
+  }
+
+  /** Removes a temporary file a crashed writer with this pid left behind. */
+  async removeLeftovers(): Promise<void> {
+    await rm(join(dirname(this.path), `.${basename(this.path)}.${process.pid}.tmp`), { force: true })
+  }
+}

@@ -1,0 +1,173 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { Address } from 'viem'
+import type { Disagreement } from '../../src/chain/chain-reader.ts'
+import { logPosition } from '../../src/chain/log.ts'
+import { acceptedLogs, readUntilCaughtUp, startChainFixture, startReader, type ChainFixture, type ReaderUnderTest } from '../support/reader-harness.ts'
+
+let chain: ChainFixture
+let open: ReaderUnderTest[] = []
+let storeCount = 0
+
+beforeAll(async () => {
+  chain = await startChainFixture()
+})
+afterAll(async () => {
+  await chain.close()
+})
+afterEach(async () => {
+  await Promise.all(open.map((r) => r.close()))
+  open = []
+  for (const proxy of chain.proxies) {
+    proxy.setFault({ kind: 'none' })
+    proxy.resetCounts()
+  }
+})
+
+async function reader(overrides: Record<string, unknown> = {}, storeName = `store-${++storeCount}.json`) {
+  const r = await startReader(chain, overrides, storeName)
+  open.push(r)
+  return r
+}
+
+/** Pays each amount to the merchant's first address, one transaction (and block) each. */
+async function pay(amounts: bigint[], to: Address = chain.merchantAddresses[0]!) {
+  const hashes: string[] = []
+  for (const amount of amounts) hashes.push(await chain.token.transfer(chain.payer, to, amount))
+  return hashes
+}
+
+const checkpointOf = (r: ReaderUnderTest) => r.store.read((s) => s.getChainState())?.checkpoint
+
+describe('chain reader against three providers in front of a real anvil chain', () => {
+  it('accepts transfers to merchant addresses that all three providers report, and nothing else', async () => {
+    const r = await reader()
+    await readUntilCaughtUp(r.reader)
+    const paid = await pay([101n, 102n])
+    await chain.token.transfer(chain.payer, chain.stranger, 999n)
+    await readUntilCaughtUp(r.reader)
+
+    const logs = acceptedLogs(r.events).filter((log) => paid.includes(log.txHash))
+    expect(logs.map((log) => log.value)).toEqual(['101', '102'])
+    expect(logs.every((log) => log.providers.join() === 'primary,secondary,tertiary')).toBe(true)
+    expect(acceptedLogs(r.events).some((log) => log.to === chain.stranger)).toBe(false)
+    expect(checkpointOf(r)).toBe(Number(await chain.anvil.client.getBlockNumber()))
+  })
+
+  for (const lie of ['amount', 'fabricate', 'omit', 'block-hash'] as const) {
+    it(`never accepts a lie (${lie}) from one provider and still advances the checkpoint`, async () => {
+      const r = await reader()
+      const disagreements: Disagreement[] = []
+      r.reader.onDisagreement((d) => disagreements.push(d))
+      await readUntilCaughtUp(r.reader)
+      chain.proxies[1]!.setFault({ kind: 'lie', lie })
+      const paid = await pay([201n, 202n, 203n])
+      await readUntilCaughtUp(r.reader)
+
+      const logs = acceptedLogs(r.events)
+      const truth = await chain.anvil.client.getLogs({ address: chain.token.address, fromBlock: 0n })
+      const truePositions = new Set(truth.map((log) => `${log.transactionHash}:${log.blockNumber}:${log.logIndex}`))
+      expect(logs.every((log) => truePositions.has(logPosition(log)))).toBe(true)
+      expect(logs.filter((log) => paid.includes(log.txHash)).map((log) => log.value)).toEqual(['201', '202', '203'])
+      const paidLogs = logs.filter((log) => paid.includes(log.txHash))
+      for (const log of paidLogs) expect(log.providers).toEqual(expect.arrayContaining(['primary', 'tertiary']))
+      // A liar that altered a log never witnesses it; one that added or dropped others still reported the true ones.
+      if (lie === 'amount' || lie === 'block-hash') expect(paidLogs.flatMap((log) => log.providers)).not.toContain('secondary')
+      expect(disagreements.some((d) => d.provider === 'secondary')).toBe(true)
+      expect(disagreements.every((d) => d.provider === 'secondary')).toBe(true)
+      expect(checkpointOf(r)).toBe(Number(await chain.anvil.client.getBlockNumber()))
+    })
+  }
+
+  it('accepts nothing and keeps the checkpoint while two providers are down, then reads the missed range when they recover', async () => {
+    const r = await reader({ breaker: { failure_threshold: 5, success_threshold: 2, open_ms: 150 } })
+    await readUntilCaughtUp(r.reader)
+    const before = checkpointOf(r)
+    chain.proxies[0]!.setFault({ kind: 'down' })
+    chain.proxies[2]!.setFault({ kind: 'status', status: 503, body: '<html><body>503 Service Unavailable</body></html>' })
+    const paid = await pay([301n, 302n])
+    for (let i = 0; i < 3; i++) {
+      const outcome = await r.reader.runRound()
+      expect(outcome.kind).toBe('no_quorum')
+    }
+    expect(checkpointOf(r)).toBe(before)
+    expect(acceptedLogs(r.events).filter((log) => paid.includes(log.txHash))).toEqual([])
+
+    chain.proxies[0]!.setFault({ kind: 'none' })
+    chain.proxies[2]!.setFault({ kind: 'none' })
+    // Their breakers opened meanwhile: reading resumes once they half-open (open_ms) and probes succeed.
+    await readUntilCaughtUp(r.reader, 100)
+    expect(acceptedLogs(r.events).filter((log) => paid.includes(log.txHash)).map((log) => log.value)).toEqual(['301', '302'])
+    const ranges = r.events.flatMap((e) => (e.type === 'logs' ? [[e.fromBlock, e.toBlock] as const] : []))
+    for (let i = 1; i < ranges.length; i++) expect(ranges[i]![0]).toBe(ranges[i - 1]![1] + 1)
+  })
+
+  for (const [label, fault] of [
+    ['times out', { kind: 'slow', delayMs: 3_000 }],
+    ['answers 500', { kind: 'status', status: 500 }],
+    ['answers 429', { kind: 'status', status: 429 }],
+    ['answers garbage', { kind: 'garbage' }],
+    ['answers an HTML error page', { kind: 'status', status: 502, body: '<html><h1>Bad Gateway</h1></html>' }],
+    ['reports another chain id', { kind: 'chain-id', chainId: 8453 }],
+  ] as const) {
+    it(`reads on with the other two when one provider ${label}`, async () => {
+      chain.proxies[2]!.setFault(fault)
+      const r = await reader()
+      const paid = await pay([401n])
+      await readUntilCaughtUp(r.reader)
+      const logs = acceptedLogs(r.events).filter((log) => paid.includes(log.txHash))
+      expect(logs.map((log) => log.providers)).toEqual([['primary', 'secondary']])
+    })
+  }
+
+  it('refuses a provider on another chain: with one more down there is no quorum', async () => {
+    chain.proxies[0]!.setFault({ kind: 'chain-id', chainId: 1 })
+    chain.proxies[1]!.setFault({ kind: 'down' })
+    const r = await reader()
+    const outcome = await r.reader.runRound()
+    expect(outcome).toMatchObject({ kind: 'no_quorum', stage: 'head' })
+    expect(chain.proxies[0]!.totalRequests('eth_getLogs')).toBe(0)
+  })
+
+  it('halves the range when a provider says it is too large, and misses nothing', async () => {
+    const paid = await pay([501n, 502n, 503n])
+    const r = await reader({ chain: { id: chain.anvil.chainId, confirmations: 1, start_block: 1, poll_interval_ms: 50, max_block_range: 64 } })
+    for (const proxy of chain.proxies) proxy.setFault({ kind: 'range-limit', maxSpan: 10 })
+    await readUntilCaughtUp(r.reader, 200)
+    expect(r.reader.status().maxBlockRange).toBeLessThanOrEqual(10)
+    expect(acceptedLogs(r.events).filter((log) => paid.includes(log.txHash)).map((log) => log.value)).toEqual(['501', '502', '503'])
+    const ranges = r.events.flatMap((e) => (e.type === 'logs' ? [[e.fromBlock, e.toBlock] as const] : []))
+    expect(ranges[0]![0]).toBe(1)
+    for (let i = 1; i < ranges.length; i++) expect(ranges[i]![0]).toBe(ranges[i - 1]![1] + 1)
+  })
+
+  it('does not ask a lagging provider for blocks it has not reached, and is not stalled by it', async () => {
+    await pay([601n])
+    chain.proxies[2]!.setFault({ kind: 'lag', blocks: 1_000 })
+    const r = await reader()
+    await readUntilCaughtUp(r.reader)
+    expect(checkpointOf(r)).toBe(Number(await chain.anvil.client.getBlockNumber()))
+    expect(chain.proxies[2]!.totalRequests('eth_getLogs')).toBe(0)
+  })
+
+  it('resumes from the checkpoint after a restart with no duplicate and no gap', async () => {
+    const storeName = `restart-${++storeCount}.json`
+    const first = await startReader(chain, {}, storeName)
+    const firstPaid = await pay([701n, 702n])
+    await readUntilCaughtUp(first.reader)
+    const stoppedAt = checkpointOf(first)
+    await first.close()
+
+    const secondPaid = await pay([703n, 704n])
+    const second = await reader({}, storeName)
+    expect(checkpointOf(second)).toBe(stoppedAt)
+    await readUntilCaughtUp(second.reader)
+
+    const all = [...acceptedLogs(first.events), ...acceptedLogs(second.events)]
+    const positions = all.map(logPosition)
+    expect(new Set(positions).size).toBe(positions.length)
+    expect(all.filter((log) => [...firstPaid, ...secondPaid].includes(log.txHash)).map((log) => log.value)).toEqual(['701', '702', '703', '704'])
+    const firstRanges = first.events.flatMap((e) => (e.type === 'logs' ? [e] : []))
+    const secondRanges = second.events.flatMap((e) => (e.type === 'logs' ? [e] : []))
+    expect(secondRanges[0]!.fromBlock).toBe(firstRanges.at(-1)!.toBlock + 1)
+  })
+})
