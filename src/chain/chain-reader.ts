@@ -264,9 +264,12 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
     const span = range ?? { fromBlock: state.checkpoint, toBlock: state.checkpoint }
     if (!agreement.agreed) {
       if (tooLarge) return { kind: 'range_shrunk', maxBlockRange }
-      if (agreement.groups.length > 1) {
-        for (const group of agreement.groups) for (const provider of group.providers) disagreements.emit({ provider, ...span, reason: 'different_answer' })
+      // Without a majority nobody can tell who is wrong: only a minority against a larger group is blamed.
+      const [largest, runnerUp] = agreement.groups
+      if (largest !== undefined && runnerUp !== undefined && largest.providers.length > runnerUp.providers.length) {
+        for (const group of agreement.groups.slice(1)) for (const provider of group.providers) disagreements.emit({ provider, ...span, reason: 'different_answer' })
       }
+      if (agreement.groups.length > 1) logger.warn({ block: span.fromBlock, to_block: span.toBlock, answers: agreement.groups.map((g) => g.providers) }, 'providers disagree and no quorum agrees: reading the range again next round')
       return { kind: 'no_quorum', stage: 'range', reason: `${answers.length} of ${eligible.length} providers answered ${span.fromBlock}-${span.toBlock}; no ${quorum} agreed` }
     }
     for (const provider of agreement.dissenters) {

@@ -1,0 +1,10 @@
+#!/usr/bin/env node
+// The CLI is TypeScript run by Node's built-in type stripping (Node 22.18+). npm scripts and
+// npx put the project's own Node 24 (the `node` package) first on PATH.
+const [major, minor] = process.versions.node.split('.').map(Number)
+if (major < 22 || (major === 22 && minor < 18)) {
+  console.error(`settleproof needs Node.js 22.18 or later, this is ${process.version}: run it through npm (npm start, npx settleproof ...), which uses the Node 24 that npm install brings`)
+  process.exit(1)
+}
+const { main } = await import('../src/cli/main.ts')
+process.exitCode = await main(process.argv.slice(2))

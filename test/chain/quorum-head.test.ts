@@ -1,0 +1,193 @@
+import { describe, expect, it } from 'vitest'
+import { nextRange, quorumHead, safeHead, shrinkRange } from '../../src/chain/quorum-head.ts'
+
+describe('quorumHead', () => {
+  it('is the head all providers reached when they agree', () => {
+    expect(quorumHead([100, 100, 100], 2)).toBe(100)
+    expect(quorumHead([100, 100, 100], 3)).toBe(100)
+  })
+
+  it('is the second-highest head for quorum 2 of 3', () => {
+    expect(quorumHead([100, 101, 102], 2)).toBe(101)
+  })
+
+  it('does not depend on the order the heads came in', () => {
+    for (const heads of [
+      [5, 9, 7],
+      [9, 7, 5],
+      [7, 5, 9],
+      [5, 7, 9],
+    ]) {
+      expect(quorumHead(heads, 2)).toBe(7)
+      expect(quorumHead(heads, 3)).toBe(5)
+      expect(quorumHead(heads, 1)).toBe(9)
+    }
+  })
+
+  it('cannot be raised by one provider far ahead (or lying)', () => {
+    expect(quorumHead([100, 100, 1_000_000], 2)).toBe(100)
+    expect(quorumHead([100, 1_000_000, 99], 2)).toBe(100)
+  })
+
+  it('cannot be lowered by one provider far behind', () => {
+    expect(quorumHead([0, 100, 100], 2)).toBe(100)
+    expect(quorumHead([100, 1, 99], 2)).toBe(99)
+  })
+
+  it('is held back by a lagging provider when the quorum needs it', () => {
+    expect(quorumHead([0, 100, 100], 3)).toBe(0)
+  })
+
+  it('sorts numerically, not as strings', () => {
+    // A lexicographic sort would put 9 above 10 and 100.
+    expect(quorumHead([9, 10, 100], 2)).toBe(10)
+    expect(quorumHead([1_000, 200, 30], 2)).toBe(200)
+  })
+
+  it('is undefined with fewer heads than the quorum', () => {
+    expect(quorumHead([], 1)).toBeUndefined()
+    expect(quorumHead([], 2)).toBeUndefined()
+    expect(quorumHead([100], 2)).toBeUndefined()
+    expect(quorumHead([100, 101], 3)).toBeUndefined()
+  })
+
+  it('is defined with exactly quorum heads: the lowest of them', () => {
+    expect(quorumHead([100, 90], 2)).toBe(90)
+    expect(quorumHead([42], 1)).toBe(42)
+  })
+
+  it('handles block 0', () => {
+    expect(quorumHead([0, 0, 5], 2)).toBe(0)
+  })
+
+  it('does not reorder the caller array', () => {
+    const heads = [3, 1, 2]
+    quorumHead(heads, 2)
+    expect(heads).toEqual([3, 1, 2])
+  })
+
+  it('with 5 providers and quorum 3, ignores the two highest and the two lowest extremes', () => {
+    expect(quorumHead([1, 2, 50, 1_000, 2_000], 3)).toBe(50)
+  })
+})
+
+describe('safeHead', () => {
+  it('equals the head with 1 confirmation', () => {
+    expect(safeHead(100, 1)).toBe(100)
+    expect(safeHead(0, 1)).toBe(0)
+  })
+
+  it('satisfies head - safe + 1 === confirmations', () => {
+    for (const [head, confirmations] of [
+      [100, 3],
+      [100, 12],
+      [5, 5],
+      [1_000_000, 64],
+    ] as const) {
+      const safe = safeHead(head, confirmations)
+      expect(head - safe + 1).toBe(confirmations)
+    }
+  })
+
+  it('is 3 blocks deep with 3 confirmations: blocks 98, 99, 100 confirm block 98', () => {
+    expect(safeHead(100, 3)).toBe(98)
+  })
+
+  it('goes below zero on a young chain (nothing final yet)', () => {
+    expect(safeHead(1, 3)).toBe(-1)
+    expect(safeHead(1, 3)).toBeLessThan(0)
+  })
+})
+
+describe('nextRange', () => {
+  it('is undefined when the safe head is at the checkpoint', () => {
+    expect(nextRange(100, 100, 10)).toBeUndefined()
+  })
+
+  it('is undefined when the safe head is below the checkpoint', () => {
+    expect(nextRange(100, 99, 10)).toBeUndefined()
+    expect(nextRange(100, -1, 10)).toBeUndefined()
+  })
+
+  it('starts just after the checkpoint', () => {
+    expect(nextRange(100, 150, 10)?.fromBlock).toBe(101)
+    expect(nextRange(-1, 150, 10)?.fromBlock).toBe(0)
+  })
+
+  it('reads a single block when the safe head is one ahead', () => {
+    expect(nextRange(100, 101, 10)).toEqual({ fromBlock: 101, toBlock: 101 })
+  })
+
+  it('is bounded by maxBlockRange (inclusive span of exactly maxBlockRange blocks)', () => {
+    const range = nextRange(100, 1_000, 10)
+    expect(range).toEqual({ fromBlock: 101, toBlock: 110 })
+    expect(range!.toBlock - range!.fromBlock + 1).toBe(10)
+  })
+
+  it('is bounded by the safe head', () => {
+    expect(nextRange(100, 105, 10)).toEqual({ fromBlock: 101, toBlock: 105 })
+  })
+
+  it('ends exactly at the safe head when both bounds coincide', () => {
+    expect(nextRange(100, 110, 10)).toEqual({ fromBlock: 101, toBlock: 110 })
+    expect(nextRange(100, 111, 10)).toEqual({ fromBlock: 101, toBlock: 110 })
+    expect(nextRange(100, 109, 10)).toEqual({ fromBlock: 101, toBlock: 109 })
+  })
+
+  it('with maxBlockRange 1 reads one block at a time', () => {
+    expect(nextRange(100, 1_000, 1)).toEqual({ fromBlock: 101, toBlock: 101 })
+  })
+
+  it('successive ranges tile the chain without gaps or overlap', () => {
+    const safe = 57
+    const seen: number[] = []
+    let checkpoint = -1
+    for (let range = nextRange(checkpoint, safe, 10); range; range = nextRange(checkpoint, safe, 10)) {
+      for (let b = range.fromBlock; b <= range.toBlock; b++) seen.push(b)
+      checkpoint = range.toBlock
+    }
+    expect(seen).toEqual(Array.from({ length: safe + 1 }, (_, i) => i))
+  })
+})
+
+describe('shrinkRange', () => {
+  it('halves the refused span', () => {
+    expect(shrinkRange({ fromBlock: 1, toBlock: 2_000 })).toBe(1_000)
+    expect(shrinkRange({ fromBlock: 101, toBlock: 110 })).toBe(5)
+  })
+
+  it('counts the span inclusively', () => {
+    // 0..9 is 10 blocks, not 9.
+    expect(shrinkRange({ fromBlock: 0, toBlock: 9 })).toBe(5)
+  })
+
+  it('rounds an odd span down', () => {
+    expect(shrinkRange({ fromBlock: 0, toBlock: 8 })).toBe(4) // 9 blocks
+    expect(shrinkRange({ fromBlock: 0, toBlock: 2 })).toBe(1) // 3 blocks
+  })
+
+  it('never goes below one block', () => {
+    expect(shrinkRange({ fromBlock: 5, toBlock: 6 })).toBe(1) // 2 blocks
+    expect(shrinkRange({ fromBlock: 5, toBlock: 5 })).toBe(1) // 1 block
+  })
+
+  it('always returns a smaller span than the refused one, unless it was one block', () => {
+    for (let span = 2; span <= 64; span++) {
+      const shrunk = shrinkRange({ fromBlock: 1_000, toBlock: 1_000 + span - 1 })
+      expect(shrunk).toBeLessThan(span)
+      expect(shrunk).toBeGreaterThanOrEqual(1)
+      expect(Number.isInteger(shrunk)).toBe(true)
+    }
+  })
+
+  it('reaches one block after log2(span) refusals', () => {
+    let span = 2_000
+    let refusals = 0
+    while (span > 1) {
+      span = shrinkRange({ fromBlock: 0, toBlock: span - 1 })
+      refusals++
+    }
+    expect(span).toBe(1)
+    expect(refusals).toBe(Math.floor(Math.log2(2_000)))
+  })
+})

@@ -1,0 +1,154 @@
+import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseEnv } from 'node:util'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { stringify } from 'yaml'
+import { runCli } from '../support/cli.ts'
+import { TEST_WEBHOOK_SECRET } from '../support/config.ts'
+
+let dir: string
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'settleproof-config-'))
+})
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
+
+const TOKEN = '0x833589fcd6edb6e08f4c7c32d4f71b54bda02913'
+const ENV = { RPC_A: 'https://one.invalid/key-aaaa', RPC_B: 'https://two.invalid/key-bbbb', RPC_C: 'https://three.invalid/key-cccc', SECRET: TEST_WEBHOOK_SECRET }
+
+function validDocument(): Record<string, any> {
+  return {
+    chain: { id: 8453, confirmations: 3, start_block: 100 },
+    providers: [
+      { name: 'primary', url: '${RPC_A}' },
+      { name: 'secondary', url: '${RPC_B}' },
+      { name: 'tertiary', url: '${RPC_C}' },
+    ],
+    quorum: 2,
+    merchants: [
+      { id: 'acme', webhook_url: 'https://acme.invalid/hook', webhook_secret: '${SECRET}', api_key: 'acme-key-123456', receive_addresses: ['0x1111111111111111111111111111111111111111'], tokens: [TOKEN] },
+      { id: 'globex', webhook_url: 'https://globex.invalid/hook', webhook_secret: '${SECRET}', api_key: 'globex-key-123456', receive_addresses: ['0x2222222222222222222222222222222222222222'], tokens: [TOKEN] },
+    ],
+  }
+}
+
+let fileCount = 0
+async function checkConfig(document: unknown, env: Record<string, string | undefined> = ENV) {
+  const path = join(dir, `config-${++fileCount}.yaml`)
+  await writeFile(path, typeof document === 'string' ? document : stringify(document))
+  return runCli(['check-config', '--config', path], { env: { ...env, SETTLEPROOF_CONFIG: undefined } })
+}
+
+describe('settleproof check-config (the real CLI in a child process)', () => {
+  it('accepts a valid configuration: exit 0', async () => {
+    const result = await checkConfig(validDocument())
+    expect(result.stderr).toBe('')
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain('valid (chain 8453, 3 providers, quorum 2, 2 merchants)')
+  })
+
+  const cases: [string, (doc: Record<string, any>) => void, string, Record<string, string | undefined>?][] = [
+    ['an unknown key', (doc) => (doc.chain.confirmation = 3), 'chain.confirmation: unknown key'],
+    ['an unknown top-level key', (doc) => (doc.qorum = 2), 'qorum: unknown key'],
+    ['an unset variable', (doc) => (doc.merchants[1].api_key = '${GLOBEX_API_KEY}'), 'merchants[1].api_key: environment variable GLOBEX_API_KEY is not set'],
+    ['a bad address', (doc) => (doc.merchants[0].receive_addresses = ['0x1234']), 'merchants[0].receive_addresses[0]: invalid address'],
+    ['a bad checksum', (doc) => (doc.merchants[0].tokens = ['0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913'.replace('fCD', 'fcD')]), 'merchants[0].tokens[0]: invalid address'],
+    ['a bad URL', (doc) => (doc.merchants[1].webhook_url = 'not a url'), 'merchants[1].webhook_url: invalid URL'],
+    ['a non-http provider URL', (doc) => (doc.providers[2].url = 'ftp://three.invalid'), 'providers[2].url: invalid URL'],
+    ['a quorum larger than the providers', (doc) => (doc.quorum = 4), 'quorum: quorum 4 is larger than the 3 providers configured'],
+    ['duplicate provider names', (doc) => (doc.providers[2].name = 'primary'), 'providers[2].name: duplicate provider name'],
+    ['a missing required section', (doc) => delete doc.merchants, 'merchants: '],
+    ['a bad webhook secret', (doc) => (doc.merchants[0].webhook_secret = 'plain-secret'), 'merchants[0].webhook_secret: invalid webhook secret'],
+    ['zero confirmations', (doc) => (doc.chain.confirmations = 0), 'chain.confirmations: '],
+  ]
+  for (const [label, mutate, expected] of cases) {
+    it(`rejects ${label}: exit 78 and the problem with its path`, async () => {
+      const document = validDocument()
+      mutate(document)
+      const result = await checkConfig(document)
+      expect(result.code).toBe(78)
+      expect(result.stderr).toContain(expected)
+    })
+  }
+
+  it('lists every problem, not just the first', async () => {
+    const document = validDocument()
+    document.quorum = 5
+    document.providers[1].name = 'primary'
+    document.merchants[0].webhook_url = 'nope'
+    document.chain.colour = 'blue'
+    const result = await checkConfig(document)
+    expect(result.code).toBe(78)
+    for (const expected of ['quorum: quorum 5', 'providers[1].name: duplicate', 'merchants[0].webhook_url: invalid URL', 'chain.colour: unknown key']) expect(result.stderr).toContain(expected)
+  })
+
+  it('never prints a secret or a provider URL in its messages', async () => {
+    const document = validDocument()
+    document.providers[0].url = 'https://user:hunter2@one.invalid/key-aaaa'
+    document.providers[2].url = 'https://user:hunter2@one.invalid/key-aaaa'
+    document.merchants[0].api_key = 'short'
+    const result = await checkConfig(document)
+    expect(result.code).toBe(78)
+    expect(result.stderr).toContain('providers[2].url: duplicate provider URL')
+    for (const secret of ['key-aaaa', 'hunter2', 'short', TEST_WEBHOOK_SECRET]) expect(result.stderr).not.toContain(secret)
+  })
+
+  it('reports YAML syntax errors, a missing file and a non-mapping document with exit 78', async () => {
+    expect((await checkConfig('chain: [unclosed\n')).code).toBe(78)
+    expect((await checkConfig('- just\n- a list\n')).code).toBe(78)
+    const missing = await runCli(['check-config', '--config', join(dir, 'nope.yaml')])
+    expect(missing.code).toBe(78)
+    expect(missing.stderr).toContain('file not found')
+  })
+
+  it('reads variables from .env beside the file, the environment winning', async () => {
+    const sub = await mkdtemp(join(dir, 'dotenv-'))
+    await writeFile(join(sub, '.env'), `RPC_A=${ENV.RPC_A}\nRPC_B=${ENV.RPC_B}\nRPC_C=${ENV.RPC_C}\nSECRET=not-a-whsec\n`)
+    const path = join(sub, 'skill.yaml')
+    await writeFile(path, stringify(validDocument()))
+    const fromDotEnvOnly = await runCli(['check-config', '--config', path], { env: { SECRET: undefined } })
+    expect(fromDotEnvOnly.code).toBe(78)
+    expect(fromDotEnvOnly.stderr).toContain('merchants[0].webhook_secret: invalid webhook secret')
+    const environmentWins = await runCli(['check-config', '--config', path], { env: { SECRET: TEST_WEBHOOK_SECRET } })
+    expect(environmentWins.code).toBe(0)
+  })
+
+  it('finds the file through $SETTLEPROOF_CONFIG when --config is not given', async () => {
+    const path = join(dir, 'via-env.yaml')
+    await writeFile(path, stringify(validDocument()))
+    expect((await runCli(['check-config'], { env: { ...ENV, SETTLEPROOF_CONFIG: path }, cwd: dir })).code).toBe(0)
+  })
+
+  it('accepts the shipped skill.yaml with the variables of .env.example', async () => {
+    const env = parseEnv(await readFile(new URL('../../.env.example', import.meta.url), 'utf8'))
+    const result = await runCli(['check-config', '--config', new URL('../../skill.yaml', import.meta.url).pathname], { env: env as Record<string, string> })
+    expect(result.stderr).toBe('')
+    expect(result.code).toBe(0)
+  })
+
+  it('makes `run` refuse an invalid configuration with the same messages and exit 78', async () => {
+    const document = validDocument()
+    document.quorum = 4
+    const path = join(dir, 'run-invalid.yaml')
+    await writeFile(path, stringify(document))
+    const result = await runCli(['run', '--config', path], { env: ENV })
+    expect(result.code).toBe(78)
+    expect(result.stderr).toContain('quorum: quorum 4 is larger than the 3 providers configured')
+  })
+})
+
+describe('the command line', () => {
+  it('answers --help for every command with exit 0, and a usage error with exit 2', async () => {
+    for (const command of ['run', 'check-config', 'demo']) {
+      const help = await runCli([command, '--help'])
+      expect(help.code).toBe(0)
+      expect(help.stdout).toContain(`Usage: settleproof ${command}`)
+    }
+    expect((await runCli(['--help'])).code).toBe(0)
+    expect((await runCli(['frobnicate'])).code).toBe(2)
+    expect((await runCli(['check-config', '--nope'])).code).toBe(2)
+    expect((await runCli([])).code).toBe(2)
+  })
+})

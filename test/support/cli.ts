@@ -1,0 +1,43 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+export const CLI = fileURLToPath(new URL('../../bin/settleproof.js', import.meta.url))
+
+export type CliResult = { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
+
+export type CliOptions = { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number }
+
+/** The real CLI as a child process, on this Node (the project's Node 24). */
+export function startCli(args: readonly string[], options: CliOptions = {}): ChildProcessWithoutNullStreams & { output: CliResult; exited: Promise<CliResult> } {
+  const env = { ...process.env, ...options.env }
+  for (const [key, value] of Object.entries(env)) if (value === undefined) delete env[key]
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, env }) as ChildProcessWithoutNullStreams & { output: CliResult; exited: Promise<CliResult> }
+  const output: CliResult = { code: null, signal: null, stdout: '', stderr: '' }
+  child.stdout.on('data', (chunk: Buffer) => (output.stdout += chunk.toString('utf8')))
+  child.stderr.on('data', (chunk: Buffer) => (output.stderr += chunk.toString('utf8')))
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000)
+  child.output = output
+  child.exited = new Promise((resolve) =>
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      output.code = code
+      output.signal = signal
+      resolve(output)
+    }),
+  )
+  return child
+}
+
+export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
+  return startCli(args, options).exited
+}
+
+/** Waits until the child's stdout holds a line matching `pattern` (bounded). */
+export async function waitForOutput(child: { output: CliResult }, pattern: RegExp, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!pattern.test(child.output.stdout + child.output.stderr)) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}; output so far:\n${child.output.stdout}\n${child.output.stderr}`)
+    if (child.output.code !== null || child.output.signal !== null) throw new Error(`process exited (${child.output.code ?? child.output.signal}) before ${pattern}:\n${child.output.stdout}\n${child.output.stderr}`)
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+}
