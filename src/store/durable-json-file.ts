@@ -1,4 +1,4 @@
-import { open, readFile, rename, rm } from 'node:fs/promises'
+import { open, readFile, readdir, rename, rm } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import type { Adapter } from 'lowdb'
 import { StoreCorruptError } from './errors.ts'
@@ -57,8 +57,14 @@ export class DurableJsonFile<T> implements Adapter<T> {
     }
   }
 
-  /** Removes a temporary file a crashed writer with this pid left behind. */
+  /**
+   * Removes the temporary files crashed writers left behind. Call it only while holding the
+   * writer lock: then no other process can be writing one.
+   */
   async removeLeftovers(): Promise<void> {
-    await rm(join(dirname(this.path), `.${basename(this.path)}.${process.pid}.tmp`), { force: true })
+    const prefix = `.${basename(this.path)}.`
+    for (const name of await readdir(dirname(this.path))) {
+      if (name.startsWith(prefix) && name.endsWith('.tmp')) await rm(join(dirname(this.path), name), { force: true })
+    }
   }
 }

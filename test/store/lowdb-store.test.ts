@@ -1,0 +1,119 @@
+import { spawn } from 'node:child_process'
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { initialChainState } from '../../src/chain/chain-state.ts'
+import { StoreCorruptError, StoreLockedError } from '../../src/store/errors.ts'
+import { openLowdbStore } from '../../src/store/lowdb-store.ts'
+
+let dir: string
+let count = 0
+const fresh = () => join(dir, `store-${++count}.json`)
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'settleproof-store-'))
+})
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
+
+describe('lowdb store', () => {
+  it('persists a transaction before it resolves, and reopens with the same state', async () => {
+    const path = fresh()
+    const store = await openLowdbStore({ path })
+    await store.transact((tx) => tx.putChainState({ ...initialChainState(7, 100), checkpoint: 123 }))
+    expect(JSON.parse(await readFile(path, 'utf8')).chain.checkpoint).toBe(123)
+    await store.close()
+    const again = await openLowdbStore({ path })
+    expect(again.read((r) => r.getChainState())).toMatchObject({ chainId: 7, checkpoint: 123 })
+    await again.close()
+  })
+
+  it('applies nothing when a transaction throws', async () => {
+    const path = fresh()
+    const store = await openLowdbStore({ path })
+    await store.transact((tx) => tx.putChainState({ ...initialChainState(7, 100), checkpoint: 1 }))
+    await expect(
+      store.transact((tx) => {
+        tx.putChainState({ ...initialChainState(7, 100), checkpoint: 2 })
+        throw new Error('consumer bug')
+      }),
+    ).rejects.toThrow('consumer bug')
+    expect(store.read((r) => r.getChainState())?.checkpoint).toBe(1)
+    await store.close()
+    expect(JSON.parse(await readFile(path, 'utf8')).chain.checkpoint).toBe(1)
+  })
+
+  it('groups transactions committed during one write into the next write, all acknowledged in order', async () => {
+    const store = await openLowdbStore({ path: fresh() })
+    const done = await Promise.all(Array.from({ length: 50 }, (_, i) => store.transact((tx) => tx.putChainState({ ...initialChainState(7, 0), checkpoint: i })).then(() => i)))
+    expect(done).toEqual(Array.from({ length: 50 }, (_, i) => i))
+    expect(store.read((r) => r.getChainState())?.checkpoint).toBe(49)
+    await store.close()
+  })
+
+  it('refuses a second writer on the same store while the first holds it, and lets it in after close', async () => {
+    const path = fresh()
+    const first = await openLowdbStore({ path })
+    await expect(openLowdbStore({ path })).rejects.toThrow(StoreLockedError)
+    await expect(openLowdbStore({ path })).rejects.toThrow(/in use by another settleproof process \(pid \d+\)/)
+    await first.close()
+    const second = await openLowdbStore({ path })
+    await second.close()
+  })
+
+  for (const [label, content, reason] of [
+    ['truncated JSON', '{"format":"settleproof-store","version":1,"chain":{"chainId":', 'not valid JSON'],
+    ['an empty file', '', 'the file is empty'],
+    ['JSON that is not a store', '{"hello":"world"}', 'not a settleproof store'],
+    ['a store from a future version', '{"format":"settleproof-store","version":99,"chain":null}', 'version 99 is not supported'],
+  ] as const) {
+    it(`stops with a clear message on ${label} and never overwrites it`, async () => {
+      const path = fresh()
+      await writeFile(path, content)
+      const error = await openLowdbStore({ path }).then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      expect(error).toBeInstanceOf(StoreCorruptError)
+      expect((error as Error).message).toContain(reason)
+      expect((error as Error).message).toContain('left untouched')
+      expect(await readFile(path, 'utf8')).toBe(content)
+      // The lock was released: the operator can fix the file and start again.
+      await writeFile(path, '{"format":"settleproof-store","version":1,"chain":null}')
+      await (await openLowdbStore({ path })).close()
+    })
+  }
+
+  it('survives SIGKILL at random moments during writes: every acknowledged commit is on disk and the file always opens', async () => {
+    const path = fresh()
+    const writer = fileURLToPath(new URL('../support/store-writer.ts', import.meta.url))
+    let acknowledged = 0
+    const KILLS = 12
+    for (let kill = 0; kill < KILLS; kill++) {
+      const child = spawn(process.execPath, [writer, path], { stdio: ['ignore', 'pipe', 'pipe'] })
+      let out = ''
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')))
+      const exited = new Promise<void>((resolve) => child.on('close', () => resolve()))
+      // Wait for the store to open, then let it write for a random 5-80 ms.
+      for (let i = 0; i < 400 && !out.includes('opened'); i++) await new Promise((resolve) => setTimeout(resolve, 10))
+      expect(out).toMatch(/opened (\d+)/)
+      expect(Number(/opened (\d+)/.exec(out)![1])).toBeGreaterThanOrEqual(acknowledged)
+      await new Promise((resolve) => setTimeout(resolve, 5 + Math.floor(Math.random() * 75)))
+      child.kill('SIGKILL')
+      await exited
+      const commits = [...out.matchAll(/committed (\d+)/g)].map((m) => Number(m[1]))
+      if (commits.length > 0) acknowledged = Math.max(acknowledged, commits.at(-1)!)
+      const onDisk = JSON.parse(await readFile(path, 'utf8'))
+      expect(onDisk.chain.checkpoint).toBeGreaterThanOrEqual(acknowledged)
+      expect(onDisk.chain.blocks[0].number).toBe(onDisk.chain.checkpoint)
+    }
+    expect(acknowledged).toBeGreaterThan(0)
+    // The dead writers' locks were taken over; no temporary file is left beside the store.
+    const store = await openLowdbStore({ path })
+    await store.close()
+    expect((await readdir(dir)).filter((name) => name.endsWith('.tmp'))).toEqual([])
+  })
+})
