@@ -1,36 +1,44 @@
-import { createChainReader, type ChainEventHandler, type ChainReader } from './chain/chain-reader.ts'
+import { createChainReader, type ChainReader } from './chain/chain-reader.ts'
 import { createRpcProvider, type RpcProvider } from './chain/rpc-provider.ts'
 import type { Config } from './config/schema.ts'
+import { createOutboxWorker, type OutboxWorker } from './delivery/outbox-worker.ts'
+import { diagnostics } from './ops/diagnostics.ts'
+import { startHttpServer, type HttpServer } from './ops/http-server.ts'
 import type { Logger } from './ops/logger.ts'
+import { invoiceRoutes } from './settlement/invoice-routes.ts'
+import { createSettlementHandler, type SettlementHandler } from './settlement/settlement-handler.ts'
 import { openLowdbStore } from './store/lowdb-store.ts'
 import type { Store } from './store/store.ts'
 
-/** A running daemon: the store, the providers and the reader loop, wired from one configuration. */
+/** A running daemon: store, providers, reader, settlement, outbox and HTTP server, wired from one configuration. */
 export type Daemon = {
+  config: Config
   store: Store
   providers: RpcProvider[]
   reader: ChainReader
-  /** Settles when the reader loop ends: resolves after `stop()`, rejects on a fatal error. */
+  settlement: SettlementHandler
+  outbox: OutboxWorker
+  server: HttpServer
+  /** Settles when the daemon stopped: resolves after `stop()`, rejects on a fatal error. */
   done: Promise<void>
-  /** Stops reading after the round in progress, flushes the store and releases its lock. */
+  /** Stops reading, drains attempts in flight (up to `webhooks.drain_timeout_ms`), closes the server and flushes the store. */
   stop(): Promise<void>
 }
 
-export type StartDaemonParameters = {
-  config: Config
-  logger: Logger
-  /** Receives accepted logs and reorg reports inside the checkpoint transaction. */
-  handler?: ChainEventHandler
-}
+export type StartDaemonParameters = { config: Config; logger: Logger }
+
+/** Compaction runs this often: settled, notified invoices below the reorg window leave the hot store. */
+const COMPACT_EVERY_MS = 30_000
 
 /**
- * Opens the store (taking its writer lock), builds one provider per configured endpoint,
- * and starts the quorum reader.
+ * Opens the store (taking its writer lock), then starts the reader, the outbox and the HTTP
+ * server.
  * @throws {StoreLockedError | StoreCorruptError | StoreChainMismatchError}
  */
 export async function startDaemon(parameters: StartDaemonParameters): Promise<Daemon> {
   const { config, logger } = parameters
   const store = await openLowdbStore({ path: config.storage.path })
+  const cleanup: (() => Promise<void>)[] = [() => store.close()]
   try {
     const providers = config.providers.map((provider) => createRpcProvider({ provider, breaker: config.breaker, rpc: config.rpc }))
     for (const provider of providers) {
@@ -41,23 +49,58 @@ export async function startDaemon(parameters: StartDaemonParameters): Promise<Da
         else log.info({ state }, `circuit breaker ${state === 'closed' ? 'closed' : 'half-open'}`)
       })
     }
-    const reader = createChainReader({ config, providers, store, logger, handler: parameters.handler ?? (() => undefined) })
-    const done = reader.start()
-    logger.info({ component: 'daemon', chain_id: config.chain.id, providers: providers.map((p) => p.name), quorum: config.quorum, checkpoint: reader.status().checkpoint }, 'reading the chain')
-    let stopping: Promise<void> | null = null
-    return {
-      store,
-      providers,
-      reader,
-      done,
-      stop: () =>
-        (stopping ??= (async () => {
-          await reader.stop()
-          await store.close()
-        })()),
+    const settlement = createSettlementHandler({ config })
+    const outbox = createOutboxWorker({ config, store, logger })
+    const settlementLog = logger.child({ component: 'settlement' })
+    settlement.onOutcome((outcome) => {
+      if (outcome.kind === 'duplicate') settlementLog.info({ tx_hash: outcome.log.txHash, block: outcome.log.blockNumber }, 'duplicate transfer dropped')
+      else {
+        const fields = { merchant: outcome.merchantId, tx_hash: outcome.log.txHash, block: outcome.log.blockNumber, log_index: outcome.log.logIndex, amount: outcome.log.value, webhook_id: outcome.webhookId }
+        if (outcome.kind === 'settled') settlementLog.info({ ...fields, invoice_uuid: outcome.invoiceUuid, providers: outcome.log.providers }, 'invoice settled')
+        else if (outcome.kind === 'reverted') settlementLog.warn({ ...fields, invoice_uuid: outcome.invoiceUuid }, 'settlement reverted by a reorg: invoice reopened')
+        else settlementLog.info(fields, 'payment matched no invoice: payment.unmatched')
+        outbox.wake()
+      }
+    })
+    const reader = createChainReader({ config, providers, store, logger, handler: settlement.handler })
+    const server = await startHttpServer({
+      host: config.server.host,
+      port: config.server.port,
+      logger,
+      routes: [...invoiceRoutes({ config, store, logger }), { method: 'GET', path: '/diagnostics', handle: () => ({ status: 200, body: diagnostics(reader, store, outbox) }) }],
+    })
+    cleanup.unshift(() => server.close())
+
+    const compact = async () => {
+      const finalBlock = reader.status().checkpoint - config.chain.reorg_window
+      const archived = await store.compact(finalBlock)
+      if (archived > 0) logger.info({ component: 'store', archived, below_block: finalBlock }, 'settled invoices archived')
     }
+    const readerDone = reader.start()
+    const outboxDone = outbox.start()
+    let compacting: Promise<void> = Promise.resolve()
+    const compactTimer = setInterval(() => {
+      compacting = compacting.then(compact).catch((error: unknown) => logger.error({ component: 'store', err: { message: (error as Error).message } }, 'compaction failed'))
+    }, COMPACT_EVERY_MS)
+    logger.info(
+      { component: 'daemon', chain_id: config.chain.id, providers: providers.map((p) => p.name), quorum: config.quorum, checkpoint: reader.status().checkpoint, port: server.port },
+      'reading the chain',
+    )
+
+    let stopping: Promise<void> | null = null
+    const stop = () =>
+      (stopping ??= (async () => {
+        clearInterval(compactTimer)
+        await reader.stop()
+        await outbox.stop(config.webhooks.drain_timeout_ms)
+        await compacting
+        await server.close()
+        await store.close()
+      })())
+    const done = Promise.all([readerDone, outboxDone]).then(() => undefined)
+    return { config, store, providers, reader, settlement, outbox, server, done, stop }
   } catch (error) {
-    await store.close()
+    for (const step of cleanup) await step().catch(() => undefined)
     throw error
   }
 }

@@ -21,15 +21,16 @@ import type { ProviderStatus, RpcProvider } from './rpc-provider.ts'
  *   are the logs accepted before it that the canonical chain no longer holds.
  */
 export type ChainEvent =
-  | { type: 'logs'; fromBlock: number; toBlock: number; logs: AcceptedLog[] }
+  | { type: 'logs'; fromBlock: number; toBlock: number; logs: AcceptedLog[]; /** quorum head when accepted */ head: number }
   | { type: 'reorg'; forkBlock: number; removed: AcceptedLog[] }
 
 /**
  * The seam the settlement layer builds on. It runs synchronously inside the transaction;
  * throwing aborts the transaction, leaves the checkpoint where it was, and stops the reader
- * (a bug in a consumer must not skip blocks).
+ * (a bug in a consumer must not skip blocks). It may return a function to run once the
+ * transaction is durable (logging, metrics, waking the outbox).
  */
-export type ChainEventHandler = (event: ChainEvent, tx: StoreTx) => void
+export type ChainEventHandler = (event: ChainEvent, tx: StoreTx) => void | (() => void)
 
 /** How one round ended. */
 export type RoundOutcome =
@@ -203,19 +204,21 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
     return accepted.sort((a, b) => a.blockNumber - b.blockNumber || a.logIndex - b.logIndex)
   }
 
-  function advance(tx: StoreTx, range: BlockRange, endHash: Hex, logs: AcceptedLog[]): void {
+  function advance(tx: StoreTx, range: BlockRange, endHash: Hex, logs: AcceptedLog[], afterCommit: (() => void)[]): void {
     const current = tx.getChainState() ?? initialChainState(config.chain.id, config.chain.start_block)
     const floor = range.toBlock - config.chain.reorg_window
     const blocks = new Map<number, Hex>(current.blocks.map((b) => [b.number, b.hash]))
     blocks.set(range.toBlock, endHash)
     for (const log of logs) blocks.set(log.blockNumber, log.blockHash)
     const recentLogs = [...current.recentLogs, ...logs]
-    handler({ type: 'logs', fromBlock: range.fromBlock, toBlock: range.toBlock, logs }, tx)
+    const onLogs = handler({ type: 'logs', fromBlock: range.fromBlock, toBlock: range.toBlock, logs, head: head ?? range.toBlock }, tx)
+    if (onLogs) afterCommit.push(onLogs)
     let pendingReorg = current.pendingReorg
     if (pendingReorg !== null && range.toBlock >= pendingReorg.untilBlock) {
       const forkBlock = pendingReorg.forkBlock
       const removed = removedLogs(pendingReorg.candidates, recentLogs.filter((log) => log.blockNumber > forkBlock))
-      handler({ type: 'reorg', forkBlock, removed }, tx)
+      const onReorg = handler({ type: 'reorg', forkBlock, removed }, tx)
+      if (onReorg) afterCommit.push(onReorg)
       if (removed.length > 0) logger.warn({ block: forkBlock, removed: removed.map((log) => ({ tx_hash: log.txHash, block: log.blockNumber })) }, 'reorg removed accepted logs')
       pendingReorg = null
     }
@@ -281,7 +284,9 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
 
     const logs = accept(agreement.observation, agreement.witnesses)
     const endHash = agreement.observation.endHash
-    await store.transact((tx) => advance(tx, range, endHash, logs))
+    const afterCommit: (() => void)[] = []
+    await store.transact((tx) => advance(tx, range, endHash, logs, afterCommit))
+    for (const fn of afterCommit) fn()
     for (const log of logs) {
       logger.info({ tx_hash: log.txHash, block: log.blockNumber, log_index: log.logIndex, token: log.address, to: log.to, value: log.value, providers: log.providers }, 'transfer accepted by quorum')
     }

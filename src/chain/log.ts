@@ -10,6 +10,8 @@ export type ObservedLog = {
   address: Address
   topics: Hex[]
   data: Hex
+  /** Unix seconds of the block, when the provider includes it in the log (newer nodes do). */
+  blockTimestamp?: number
 }
 
 /** An ERC-20 Transfer that a quorum of providers reported identically. */
@@ -33,6 +35,7 @@ const observedLogSchema = z.object({
   topics: z.array(hash),
   data: hex,
   removed: z.boolean().optional(),
+  blockTimestamp: z.union([z.bigint(), z.number(), z.string().regex(/^0x[0-9a-fA-F]+$/)]).optional(),
 })
 
 /**
@@ -52,6 +55,7 @@ export function normalizeLog(raw: unknown): ObservedLog | string {
     address: log.address.toLowerCase() as Address,
     topics: log.topics.map((topic) => topic.toLowerCase() as Hex),
     data: log.data.toLowerCase() as Hex,
+    ...(log.blockTimestamp === undefined ? {} : { blockTimestamp: Number(BigInt(log.blockTimestamp)) }),
   }
 }
 
@@ -62,7 +66,15 @@ export function logPosition(log: ObservedLog): string {
 
 /** Everything a quorum must agree on for one log: position and content. */
 export function logFingerprint(log: ObservedLog): string {
-  return `${logPosition(log)}:${log.blockHash}:${log.address}:${log.topics.join(',')}:${log.data}`
+  return `${logPosition(log)}:${log.blockHash}:${log.address}:${log.topics.join(',')}:${log.data}:${log.blockTimestamp ?? ''}`
+}
+
+/**
+ * What identifies a transfer across a reorg: its transaction and content, not its position
+ * (a transaction mined again in another block keeps its hash and content, not its log index).
+ */
+export function transferIdentity(log: Pick<ObservedLog, 'txHash' | 'address' | 'topics' | 'data'>): string {
+  return `${log.txHash}:${log.address}:${log.topics.join(',')}:${log.data}`
 }
 
 /** Decodes an ERC-20 Transfer; undefined when the log is not one (an ERC-721 Transfer, say). */

@@ -1,6 +1,6 @@
 import type { Hex } from 'viem'
 import type { BlockRef } from './chain-state.ts'
-import type { AcceptedLog } from './log.ts'
+import { transferIdentity, type AcceptedLog } from './log.ts'
 
 /** Result of comparing kept block hashes with the chain the providers now agree on. */
 export type ForkSearch =
@@ -23,11 +23,6 @@ export function findForkPoint(kept: readonly BlockRef[], canonical: ReadonlyMap<
     if (hash === block.hash) return { found: true, forkBlock: block.number }
   }
   return { found: false, next: [] }
-}
-
-/** What identifies a transfer across a reorg: its transaction and content, not its position. */
-function transferIdentity(log: AcceptedLog): string {
-  return `${log.txHash}:${log.address}:${log.topics.join(',')}:${log.data}`
 }
 
 /**

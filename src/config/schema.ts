@@ -64,6 +64,8 @@ const webhooksSchema = z.strictObject({
   max_delay_ms: positiveInt.default(3_600_000),
   timeout_ms: positiveInt.default(10_000),
   concurrency: positiveInt.default(16),
+  /** On SIGTERM, how long attempts in flight may take before they are left queued for the next start. */
+  drain_timeout_ms: positiveInt.default(10_000),
 })
 
 const merchantSchema = z.strictObject({

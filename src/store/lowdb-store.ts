@@ -2,9 +2,12 @@ import { mkdir } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { Low } from 'lowdb'
 import type { ChainState } from '../chain/chain-state.ts'
+import { OUTBOX_STATES, type OutboxEntry, type OutboxState } from '../delivery/outbox-entry.ts'
+import type { Invoice } from '../settlement/invoice.ts'
 import { DurableJsonFile } from './durable-json-file.ts'
 import { StoreClosedError, StoreWriteError } from './errors.ts'
-import type { Store, StoreReader, StoreTx } from './store.ts'
+import { InvoiceArchive } from './invoice-archive.ts'
+import type { ProcessedTransfer, Store, StoreCounts, StoreReader, StoreTx } from './store.ts'
 import { acquireWriterLock, type WriterLock } from './writer-lock.ts'
 
 const FORMAT = 'settleproof-store'
@@ -15,12 +18,18 @@ type Document = {
   format: typeof FORMAT
   version: typeof VERSION
   chain: ChainState | null
+  invoices: Record<string, Invoice>
+  /** Pending entries only: final ones leave and are counted in `totals`. */
+  outbox: Record<string, OutboxEntry>
+  processed: Record<string, ProcessedTransfer[]>
+  totals: { settledArchived: number; delivered: number; dead: number }
 }
 
 export type OpenLowdbStoreParameters = { path: string }
 
 /**
- * Opens (or creates) the lowdb JSON store: takes the writer lock, then reads the file.
+ * Opens (or creates) the lowdb JSON store: takes the writer lock, then reads the file and
+ * its archive (`<path>.archive.jsonl`).
  * @throws {StoreLockedError} another process holds the store.
  * @throws {StoreCorruptError} the file is not a store; it is not modified.
  */
@@ -31,13 +40,18 @@ export async function openLowdbStore(parameters: OpenLowdbStoreParameters): Prom
   try {
     const adapter = new DurableJsonFile<Document>(path, validateDocument)
     await adapter.removeLeftovers()
-    const db = new Low<Document>(adapter, { format: FORMAT, version: VERSION, chain: null })
+    const db = new Low<Document>(adapter, emptyDocument())
     await db.read()
-    return new LowdbStore(path, db, lock)
+    const archive = await InvoiceArchive.open(`${path}.archive.jsonl`)
+    return new LowdbStore(path, db, lock, archive)
   } catch (error) {
     await lock.release()
     throw error
   }
+}
+
+function emptyDocument(): Document {
+  return { format: FORMAT, version: VERSION, chain: null, invoices: {}, outbox: {}, processed: {}, totals: { settledArchived: 0, delivered: 0, dead: 0 } }
 }
 
 function validateDocument(value: unknown): string | undefined {
@@ -45,13 +59,33 @@ function validateDocument(value: unknown): string | undefined {
   const document = value as Partial<Document>
   if (document.format !== FORMAT) return 'not a settleproof store'
   if (document.version !== VERSION) return `store version ${String(document.version)} is not supported by this release`
+  for (const key of ['invoices', 'outbox', 'processed', 'totals'] as const) {
+    if (document[key] === undefined) (document as Record<string, unknown>)[key] = emptyDocument()[key]
+    else if (typeof document[key] !== 'object' || document[key] === null) return `"${key}" is not an object`
+  }
   return undefined
+}
+
+const openKey = (merchantId: string, token: string, amount: string) => `${merchantId}|${token}|${amount}`
+const byAge = (a: { createdAt: string; uuid?: string; webhookId?: string }, b: { createdAt: string; uuid?: string; webhookId?: string }) =>
+  a.createdAt.localeCompare(b.createdAt) || (a.uuid ?? a.webhookId ?? '').localeCompare(b.uuid ?? b.webhookId ?? '')
+const isFinal = (state: OutboxState) => state === 'delivered' || state === 'dead'
+
+/** Changes staged by one transaction; applied to the document only when it returns. */
+type Overlay = {
+  chain?: ChainState
+  invoices: Map<string, Invoice>
+  outbox: Map<string, OutboxEntry>
+  processed: Map<string, ProcessedTransfer[]>
 }
 
 class LowdbStore implements Store {
   readonly location: string
   readonly #db: Low<Document>
   readonly #lock: WriterLock
+  readonly #archive: InvoiceArchive
+  /** Open invoices by merchant, token and amount: the matching hot path never scans. */
+  readonly #open = new Map<string, Set<string>>()
   /** Bumped by every committed transaction; `#persisted` trails it until the write lands. */
   #version = 0
   #persisted = 0
@@ -59,39 +93,87 @@ class LowdbStore implements Store {
   #failure: unknown = null
   #closed = false
 
-  constructor(location: string, db: Low<Document>, lock: WriterLock) {
+  constructor(location: string, db: Low<Document>, lock: WriterLock, archive: InvoiceArchive) {
     this.location = location
     this.#db = db
     this.#lock = lock
+    this.#archive = archive
+    for (const invoice of Object.values(db.data.invoices)) this.#index(invoice)
+  }
+
+  #index(invoice: Invoice, previous?: Invoice) {
+    if (previous?.status === 'open') this.#open.get(openKey(previous.merchantId, previous.token, previous.amount))?.delete(previous.uuid)
+    if (invoice.status === 'open') {
+      const key = openKey(invoice.merchantId, invoice.token, invoice.amount)
+      let set = this.#open.get(key)
+      if (set === undefined) this.#open.set(key, (set = new Set()))
+      set.add(invoice.uuid)
+    }
+  }
+
+  #reader(overlay?: Overlay): StoreReader {
+    const data = this.#db.data
+    const invoice = (uuid: string) => overlay?.invoices.get(uuid) ?? data.invoices[uuid]
+    const outbox = (id: string) => (overlay?.outbox.has(id) ? overlay.outbox.get(id) : data.outbox[id])
+    return {
+      getChainState: () => overlay?.chain ?? data.chain,
+      getInvoice: invoice,
+      openInvoices: (merchantId, token, amount) => {
+        const key = openKey(merchantId, token, amount)
+        const uuids = new Set(this.#open.get(key))
+        for (const staged of overlay?.invoices.values() ?? []) if (openKey(staged.merchantId, staged.token, staged.amount) === key) uuids.add(staged.uuid)
+        return [...uuids]
+          .map((uuid) => invoice(uuid)!)
+          .filter((inv) => inv.status === 'open')
+          .sort(byAge)
+      },
+      getOutboxEntry: outbox,
+      dueOutboxEntries: (nowMs, limit, skip) => {
+        const ids = new Set([...Object.keys(data.outbox), ...(overlay?.outbox.keys() ?? [])])
+        return [...ids]
+          .map(outbox)
+          .filter((e): e is OutboxEntry => e !== undefined && !isFinal(e.state) && e.nextAttemptAt <= nowMs && !skip?.has(e.merchantId))
+          .sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || byAge(a, b))
+          .slice(0, limit)
+      },
+      processedTransfers: (identity) => overlay?.processed.get(identity) ?? data.processed[identity] ?? [],
+      counts: () => this.#counts(),
+    }
+  }
+
+  #counts(): StoreCounts {
+    const data = this.#db.data
+    const outbox = Object.fromEntries(OUTBOX_STATES.map((s) => [s, 0])) as Record<OutboxState, number>
+    const queueDepth: Record<string, number> = {}
+    for (const entry of Object.values(data.outbox)) {
+      outbox[entry.state]++
+      queueDepth[entry.merchantId] = (queueDepth[entry.merchantId] ?? 0) + 1
+    }
+    outbox.delivered += data.totals.delivered
+    outbox.dead += data.totals.dead
+    let open = 0
+    let settled = data.totals.settledArchived
+    for (const invoice of Object.values(data.invoices)) invoice.status === 'open' ? open++ : settled++
+    return { invoices: { open, settled }, outbox, queueDepth }
   }
 
   read<T>(fn: (reader: StoreReader) => T): T {
-    const data = this.#db.data
-    return fn({ getChainState: () => data.chain })
+    return fn(this.#reader())
   }
 
   async transact<T>(fn: (tx: StoreTx) => T): Promise<T> {
-    if (this.#closed || this.#failure !== null) throw new StoreClosedError(this.location)
-    const data = this.#db.data
-    const undo: (() => void)[] = []
+    if (this.#closed || this.#failure !== null) throw this.#failure ?? new StoreClosedError(this.location)
+    const overlay: Overlay = { invoices: new Map(), outbox: new Map(), processed: new Map() }
     const tx: StoreTx = {
-      getChainState: () => data.chain,
-      putChainState: (state) => {
-        const previous = data.chain
-        undo.push(() => {
-          data.chain = previous
-        })
-        data.chain = state
-      },
+      ...this.#reader(overlay),
+      putChainState: (state) => void (overlay.chain = state),
+      putInvoice: (invoice) => void overlay.invoices.set(invoice.uuid, invoice),
+      putOutboxEntry: (entry) => void overlay.outbox.set(entry.webhookId, entry),
+      putProcessedTransfers: (identity, transfers) => void overlay.processed.set(identity, [...transfers]),
     }
-    let result: T
-    try {
-      result = fn(tx)
-    } catch (error) {
-      for (const step of undo.reverse()) step()
-      throw error
-    }
-    if (undo.length === 0) return result
+    const result = fn(tx) // a throw leaves the overlay unapplied: nothing happened
+    if (overlay.chain === undefined && overlay.invoices.size === 0 && overlay.outbox.size === 0 && overlay.processed.size === 0) return result
+    this.#apply(overlay)
     const version = ++this.#version
     // Several transactions committed while one write runs share the next write.
     while (this.#persisted < version) {
@@ -99,6 +181,61 @@ class LowdbStore implements Store {
       await this.#flush()
     }
     return result
+  }
+
+  #apply(overlay: Overlay) {
+    const data = this.#db.data
+    if (overlay.chain !== undefined) data.chain = overlay.chain
+    for (const invoice of overlay.invoices.values()) {
+      this.#index(invoice, data.invoices[invoice.uuid])
+      data.invoices[invoice.uuid] = invoice
+    }
+    for (const entry of overlay.outbox.values()) {
+      if (isFinal(entry.state)) {
+        if (data.outbox[entry.webhookId] !== undefined || entry.attempts > 0) data.totals[entry.state === 'delivered' ? 'delivered' : 'dead']++
+        delete data.outbox[entry.webhookId]
+      } else data.outbox[entry.webhookId] = entry
+    }
+    for (const [identity, transfers] of overlay.processed) {
+      if (transfers.length === 0) delete data.processed[identity]
+      else data.processed[identity] = transfers
+    }
+  }
+
+  async findInvoice(uuid: string): Promise<Invoice | undefined> {
+    return this.#db.data.invoices[uuid] ?? (await this.#archive.get(uuid))
+  }
+
+  hasInvoice(uuid: string): boolean {
+    return this.#db.data.invoices[uuid] !== undefined || this.#archive.has(uuid)
+  }
+
+  async compact(finalBlock: number): Promise<number> {
+    if (this.#closed || this.#failure !== null) throw this.#failure ?? new StoreClosedError(this.location)
+    const data = this.#db.data
+    const done = Object.values(data.invoices).filter(
+      (invoice) =>
+        invoice.status === 'settled' &&
+        invoice.settlement !== null &&
+        invoice.settlement.blockNumber < finalBlock &&
+        (invoice.delivery?.status === 'delivered' || invoice.delivery?.status === 'dead'),
+    )
+    const staleProcessed = Object.entries(data.processed).filter(([, transfers]) => transfers.every((t) => t.block < finalBlock))
+    if (done.length === 0 && staleProcessed.length === 0) return 0
+    // Archive first: a crash between the two steps leaves an invoice in both places, never in neither.
+    await this.#archive.append(done)
+    for (const invoice of done) {
+      if (data.invoices[invoice.uuid] !== invoice) continue // changed meanwhile: archived copy is superseded on the next pass
+      delete data.invoices[invoice.uuid]
+      data.totals.settledArchived++
+    }
+    for (const [identity] of staleProcessed) delete data.processed[identity]
+    const version = ++this.#version
+    while (this.#persisted < version) {
+      if (this.#failure !== null) throw this.#failure
+      await this.#flush()
+    }
+    return done.length
   }
 
   async close(): Promise<void> {

@@ -1,14 +1,41 @@
 import type { ChainState } from '../chain/chain-state.ts'
+import type { OutboxEntry, OutboxState } from '../delivery/outbox-entry.ts'
+import type { Invoice } from '../settlement/invoice.ts'
+
+/** A transfer the settlement layer has handled, kept while a reorg could still take it back. */
+export type ProcessedTransfer = { block: number; invoiceUuid: string | null }
+
+/** Totals an operator sees; final records are counted here once they leave the hot store. */
+export type StoreCounts = {
+  invoices: { open: number; settled: number }
+  outbox: Record<OutboxState, number>
+  /** Pending (queued, in flight, retrying) entries per merchant. */
+  queueDepth: Record<string, number>
+}
 
 /** What a transaction may read. */
 export interface StoreReader {
   /** The reader's persisted position, or null for a new store. */
   getChainState(): ChainState | null
+  /** An invoice in the hot store (open, or settled and not yet archived). */
+  getInvoice(uuid: string): Invoice | undefined
+  /** Open invoices of a merchant for exactly this token and amount, oldest first. */
+  openInvoices(merchantId: string, token: string, amount: string): Invoice[]
+  getOutboxEntry(webhookId: string): OutboxEntry | undefined
+  /** Pending entries whose `nextAttemptAt` has come, oldest first, leaving out the merchants in `skip`. */
+  dueOutboxEntries(nowMs: number, limit: number, skip?: ReadonlySet<string>): OutboxEntry[]
+  /** How many times this transfer identity was already handled (a multiset: see settlement). */
+  processedTransfers(identity: string): readonly ProcessedTransfer[]
+  counts(): StoreCounts
 }
 
 /** What a transaction may change. Changes become durable together when `transact` resolves. */
 export interface StoreTx extends StoreReader {
   putChainState(state: ChainState): void
+  putInvoice(invoice: Invoice): void
+  /** Stores or replaces an entry; a final entry (delivered, dead) leaves the hot outbox and is counted. */
+  putOutboxEntry(entry: OutboxEntry): void
+  putProcessedTransfers(identity: string, transfers: readonly ProcessedTransfer[]): void
 }
 
 /**
@@ -26,6 +53,17 @@ export interface Store {
   transact<T>(fn: (tx: StoreTx) => T): Promise<T>
   /** Reads the latest state, including changes whose write is still in flight. */
   read<T>(fn: (reader: StoreReader) => T): T
+  /** An invoice from the hot store or, once archived, from the archive. */
+  findInvoice(uuid: string): Promise<Invoice | undefined>
+  /** Whether an invoice with this uuid was ever stored (hot or archived). */
+  hasInvoice(uuid: string): boolean
+  /**
+   * Moves what the loop no longer needs out of the hot store, so that the cost of an event
+   * does not grow with history: settled invoices whose notification is final and whose block
+   * is below `finalBlock` go to the archive, and processed-transfer records below it are dropped.
+   * @returns how many invoices were archived.
+   */
+  compact(finalBlock: number): Promise<number>
   /** Waits for pending writes and releases the writer lock. */
   close(): Promise<void>
 }

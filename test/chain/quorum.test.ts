@@ -51,7 +51,7 @@ describe('agree', () => {
     // Same value, different fingerprints: not the same answer.
     const result = agree([answer('a', 10, 'x'), answer('b', 10, 'y'), answer('c', 10, 'z')], 2)
     expect(result.agreed).toBe(false)
-    // Different values, same fingerprint: the same answer (the first value is kept).
+    // Different values, same fingerprint: counted as one answer.
     const same = agree([answer('a', 1, 'x'), answer('b', 2, 'x')], 2)
     expect(same).toMatchObject({ agreed: true, providers: ['a', 'b'] })
   })

@@ -1,0 +1,95 @@
+import { open, readFile } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import type { OutboxEntry } from './outbox-entry.ts'
+import type { WebhookEventType, WebhookPayload } from './webhook-payload.ts'
+
+/** One dead letter as written to the DLQ file (SPEC §7 field names). */
+export type DeadLetter = {
+  kind: 'dead_letter'
+  webhook_id: string
+  merchant_id: string
+  url: string
+  type: WebhookEventType
+  payload: WebhookPayload
+  attempts: number
+  first_attempt_at: string | null
+  last_attempt_at: string | null
+  last_error: string | null
+  dead_at: string
+}
+
+/** Appended when a replay delivered a dead letter: the file stays an audit trail, never rewritten. */
+export type ReplayMark = { kind: 'replayed'; webhook_id: string; replayed_at: string; status: number }
+
+export type DeadLetterLine = DeadLetter | ReplayMark
+
+/** A dead letter with what replays did to it. */
+export type DeadLetterView = DeadLetter & { replayed_at: string | null }
+
+export function deadLetterFromEntry(entry: OutboxEntry, url: string, deadAt: string): DeadLetter {
+  return {
+    kind: 'dead_letter',
+    webhook_id: entry.webhookId,
+    merchant_id: entry.merchantId,
+    url,
+    type: entry.payload.type,
+    payload: entry.payload,
+    attempts: entry.attempts,
+    first_attempt_at: entry.firstAttemptAt,
+    last_attempt_at: entry.lastAttemptAt,
+    last_error: entry.lastError,
+    dead_at: deadAt,
+  }
+}
+
+/**
+ * Appends lines with one O_APPEND write and an fsync. One write per call keeps lines whole
+ * when the daemon and a `dlq replay` append to the same file at once.
+ */
+export async function appendDeadLetterLines(path: string, lines: readonly DeadLetterLine[]): Promise<void> {
+  if (lines.length === 0) return
+  await mkdir(dirname(path), { recursive: true })
+  const file = await open(path, 'a', 0o600)
+  try {
+    await file.write(lines.map((line) => `${JSON.stringify(line)}\n`).join(''))
+    await file.sync()
+  } finally {
+    await file.close()
+  }
+}
+
+/** Every complete line of the file; a last line still being written (no newline yet) is left out. */
+export async function readDeadLetterLines(path: string): Promise<DeadLetterLine[]> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return []
+    throw error
+  }
+  const complete = text.slice(0, text.lastIndexOf('\n') + 1)
+  return complete
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as DeadLetterLine)
+}
+
+/**
+ * The dead letters, one per webhook id (a letter written twice, say after a crash, counts
+ * once), each with its latest replay, in the order they died.
+ */
+export function foldDeadLetters(lines: readonly DeadLetterLine[]): DeadLetterView[] {
+  const letters = new Map<string, DeadLetterView>()
+  for (const line of lines) {
+    if (line.kind === 'dead_letter') {
+      const previous = letters.get(line.webhook_id)
+      letters.delete(line.webhook_id)
+      letters.set(line.webhook_id, { ...line, replayed_at: previous?.replayed_at ?? null })
+    } else {
+      const letter = letters.get(line.webhook_id)
+      if (letter) letter.replayed_at = line.replayed_at
+    }
+  }
+  return [...letters.values()]
+}

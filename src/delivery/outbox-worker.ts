@@ -1,0 +1,251 @@
+import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, EventEmitter, circuitBreaker, handleAll, type CircuitBreakerPolicy, type Event } from 'cockatiel'
+import pLimit from 'p-limit'
+import type { Config, MerchantConfig } from '../config/schema.ts'
+import type { Logger } from '../ops/logger.ts'
+import type { Invoice } from '../settlement/invoice.ts'
+import type { Store, StoreTx } from '../store/store.ts'
+import { appendDeadLetterLines, deadLetterFromEntry } from './dead-letter-file.ts'
+import { decideDelivery, type AttemptResult } from './delivery-decision.ts'
+import type { OutboxEntry } from './outbox-entry.ts'
+import { sendWebhook, type SendWebhookParameters } from './webhook-sender.ts'
+
+/** One finished attempt, for metrics and logs. */
+export type DeliveryAttempt = {
+  merchantId: string
+  webhookId: string
+  invoiceUuid: string | null
+  attempt: number
+  outcome: 'delivered' | 'retrying' | 'dead'
+  reason: string | null
+  durationMs: number
+}
+
+export type OutboxWorker = {
+  /** Starts the loop; settles when `stop()` ends it. */
+  start(): Promise<void>
+  /**
+   * Stops taking new entries and waits up to `drainMs` for attempts in flight. An attempt
+   * still running then stays `in_flight` in the store and is sent again on the next start.
+   */
+  stop(drainMs?: number): Promise<void>
+  /** Looks for due entries now (after a settlement committed). */
+  wake(): void
+  /** Runs one pass (tests): starts every due entry it may and waits for those attempts. */
+  drain(): Promise<void>
+  readonly onAttempt: Event<DeliveryAttempt>
+  /** Per merchant: 'closed' | 'open' | 'half_open'. */
+  breakerStates(): Record<string, string>
+}
+
+export type CreateOutboxWorkerParameters = {
+  config: Config
+  store: Store
+  logger: Logger
+  /** The HTTP attempt; defaults to got. Injected only to observe, never to fake delivery in tests. */
+  send?: (parameters: SendWebhookParameters) => Promise<AttemptResult>
+  now?: () => number
+  random?: () => number
+}
+
+const IDLE_POLL_MS = 250
+const BATCH = 256
+
+/**
+ * Delivers the outbox at least once: due entries are marked `in_flight` (durably) before
+ * each attempt, sent under a global `p-limit(webhooks.concurrency)` bound and the merchant's
+ * own breaker, then marked delivered, retrying (with full-jitter backoff) or dead (after one
+ * JSON line in the DLQ file). A merchant whose breaker is open keeps its entries queued and
+ * gets one probe per `breaker.open_ms`; other merchants are not slowed.
+ */
+export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): OutboxWorker {
+  const { config, store } = parameters
+  const logger = parameters.logger.child({ component: 'outbox' })
+  const send = parameters.send ?? sendWebhook
+  const now = parameters.now ?? Date.now
+  const random = parameters.random ?? Math.random
+  const limit = pLimit(config.webhooks.concurrency)
+  const attempts = new EventEmitter<DeliveryAttempt>()
+  const merchants = new Map<string, MerchantConfig>(config.merchants.map((m) => [m.id, m]))
+  const breakers = new Map<string, { policy: CircuitBreakerPolicy; openedAt: number }>()
+  const sending = new Map<string, Promise<void>>()
+  const schedule = { maxAttempts: config.webhooks.max_attempts, initialDelayMs: config.webhooks.initial_delay_ms, maxDelayMs: config.webhooks.max_delay_ms }
+  let running = false
+  let loop: Promise<void> | null = null
+  let wake: (() => void) | null = null
+  let queue: OutboxEntry[] = []
+  let refill = true
+
+  function breakerOf(merchantId: string) {
+    let breaker = breakers.get(merchantId)
+    if (breaker === undefined) {
+      const policy = circuitBreaker(handleAll, { breaker: new ConsecutiveBreaker(config.breaker.failure_threshold), halfOpenAfter: config.breaker.open_ms })
+      const created = { policy, openedAt: 0 }
+      policy.onBreak(() => {
+        created.openedAt = now()
+        logger.warn({ merchant: merchantId, open_ms: config.breaker.open_ms }, 'merchant endpoint failing: breaker open, its events queue and one probe goes out per open_ms')
+      })
+      policy.onReset(() => logger.info({ merchant: merchantId }, 'merchant endpoint recovered: breaker closed'))
+      breakers.set(merchantId, (breaker = created))
+    }
+    return breaker
+  }
+
+  /** Whether an attempt for this merchant may start now: closed, or open long enough for its single probe. */
+  function mayAttempt(merchantId: string): boolean {
+    const breaker = breakerOf(merchantId)
+    if (breaker.policy.state === CircuitState.Closed) return true
+    if (breaker.policy.state === CircuitState.HalfOpen) return false
+    return now() - breaker.openedAt >= config.breaker.open_ms && ![...sending.keys()].some((id) => id.startsWith(`${merchantId}\u0000`))
+  }
+
+  function invoiceDelivery(tx: StoreTx, entry: OutboxEntry, at: string) {
+    if (entry.invoiceUuid === null) return
+    const invoice: Invoice | undefined = tx.getInvoice(entry.invoiceUuid)
+    if (invoice?.delivery?.webhookId !== entry.webhookId) return
+    tx.putInvoice({ ...invoice, delivery: { webhookId: entry.webhookId, status: entry.state, attempts: entry.attempts, lastError: entry.lastError, updatedAt: at } })
+  }
+
+  async function attempt(entry: OutboxEntry): Promise<void> {
+    const merchant = merchants.get(entry.merchantId)
+    const startedAt = new Date(now())
+    const at = startedAt.toISOString()
+    const inFlight: OutboxEntry = { ...entry, state: 'in_flight', attempts: entry.attempts + 1, firstAttemptAt: entry.firstAttemptAt ?? at, lastAttemptAt: at }
+    await store.transact((tx) => {
+      tx.putOutboxEntry(inFlight)
+      invoiceDelivery(tx, inFlight, at)
+    })
+    const started = performance.now()
+    let result: AttemptResult
+    if (merchant === undefined) result = { error: `merchant ${entry.merchantId} is no longer configured` }
+    else {
+      try {
+        result = await breakerOf(merchant.id).policy.execute(async () => {
+          const answer = await send({ url: merchant.webhook_url, secrets: merchant.webhook_secret, webhookId: entry.webhookId, payload: entry.payload, timeoutMs: config.webhooks.timeout_ms, at: startedAt })
+          // Count at the breaker what the outbox counts as a failure.
+          if ('error' in answer || answer.status < 200 || answer.status >= 300) throw Object.assign(new Error('attempt failed'), { answer })
+          return answer
+        })
+      } catch (error) {
+        if (error instanceof BrokenCircuitError) result = { error: 'merchant breaker open' }
+        else result = (error as { answer?: AttemptResult }).answer ?? { error: 'attempt failed' }
+      }
+    }
+    const decision = decideDelivery(result, inFlight.attempts, schedule, now(), random)
+    const doneAt = new Date(now()).toISOString()
+    let next: OutboxEntry
+    if (decision.kind === 'delivered') next = { ...inFlight, state: 'delivered', lastError: null }
+    else if (decision.kind === 'retry') next = { ...inFlight, state: 'retrying', nextAttemptAt: now() + decision.delayMs, lastError: decision.reason }
+    else {
+      next = { ...inFlight, state: 'dead', lastError: decision.reason }
+      // The dead letter is durable before the entry leaves the outbox: a crash between the two
+      // sends it again and writes a second line with the same webhook id, never none.
+      await appendDeadLetterLines(config.dlq.path, [deadLetterFromEntry(next, merchant?.webhook_url ?? '', doneAt)])
+    }
+    await store.transact((tx) => {
+      tx.putOutboxEntry(next)
+      invoiceDelivery(tx, next, doneAt)
+    })
+    const outcome = next.state === 'delivered' ? 'delivered' : next.state === 'dead' ? 'dead' : 'retrying'
+    const fields = { merchant: entry.merchantId, webhook_id: entry.webhookId, invoice_uuid: entry.invoiceUuid, tx_hash: entry.payload.data.tx_hash, block: entry.payload.data.block_number, attempt: inFlight.attempts, type: entry.payload.type }
+    if (outcome === 'delivered') logger.info(fields, 'webhook delivered')
+    else if (outcome === 'dead') logger.error({ ...fields, reason: next.lastError, dlq: true }, 'webhook dead-lettered')
+    else logger.warn({ ...fields, reason: next.lastError, retry_in_ms: next.nextAttemptAt - now() }, 'webhook attempt failed: will retry')
+    attempts.emit({ merchantId: entry.merchantId, webhookId: entry.webhookId, invoiceUuid: entry.invoiceUuid, attempt: inFlight.attempts, outcome, reason: next.lastError, durationMs: performance.now() - started })
+  }
+
+  /** Merchants whose entries must wait: breaker open and not yet due a probe, or a probe in flight. */
+  function blockedMerchants(): Set<string> {
+    const blocked = new Set<string>()
+    for (const merchantId of breakers.keys()) if (!mayAttempt(merchantId)) blocked.add(merchantId)
+    return blocked
+  }
+
+  /**
+   * Starts what may start now; returns the attempts it started. Due entries are fetched in
+   * batches into `queue`, so a completion does not rescan the outbox; each is re-read before
+   * it is sent, since the batch may be stale.
+   */
+  function pass(): Promise<void>[] {
+    const started: Promise<void>[] = []
+    const probing = new Set<string>()
+    for (;;) {
+      if (config.webhooks.concurrency - sending.size <= 0) break
+      if (queue.length === 0 && refill) {
+        refill = false
+        queue = store.read((r) => r.dueOutboxEntries(now(), BATCH, blockedMerchants()))
+        if (queue.length === BATCH) refill = true
+      }
+      const candidate = queue.shift()
+      if (candidate === undefined) break
+      const entry = store.read((r) => r.getOutboxEntry(candidate.webhookId))
+      const key = `${candidate.merchantId}\u0000${candidate.webhookId}`
+      if (entry === undefined || entry.state === 'delivered' || entry.state === 'dead' || entry.nextAttemptAt > now() || sending.has(key)) continue
+      if (probing.has(entry.merchantId) || !mayAttempt(entry.merchantId)) continue
+      if (breakerOf(entry.merchantId).policy.state !== CircuitState.Closed) probing.add(entry.merchantId)
+      const task = limit(() => attempt(entry))
+        .catch((error: unknown) => {
+          // A store failure is fatal for the daemon; the store itself reports it on the next transaction.
+          logger.error({ merchant: entry.merchantId, webhook_id: entry.webhookId, err: { message: (error as Error).message } }, 'delivery bookkeeping failed')
+        })
+        .finally(() => {
+          sending.delete(key)
+          if (queue.length === 0) refill = true
+          wake?.()
+        })
+      sending.set(key, task)
+      started.push(task)
+    }
+    return started
+  }
+
+  async function run() {
+    while (running) {
+      refill ||= queue.length === 0
+      pass()
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, IDLE_POLL_MS)
+        wake = () => {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+      wake = null
+    }
+  }
+
+  return {
+    onAttempt: attempts.addListener,
+    start() {
+      if (loop) return loop
+      running = true
+      loop = run().finally(() => {
+        loop = null
+      })
+      return loop
+    },
+    async stop(drainMs = 10_000) {
+      running = false
+      wake?.()
+      await loop
+      const pending = [...sending.values()]
+      if (pending.length === 0) return
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([Promise.allSettled(pending), new Promise((resolve) => (timer = setTimeout(resolve, drainMs)))])
+      clearTimeout(timer)
+      if (sending.size > 0) logger.warn({ in_flight: sending.size }, 'drain timeout: attempts still in flight stay queued and are sent again on the next start')
+    },
+    wake() {
+      refill = true
+      wake?.()
+    },
+    async drain() {
+      refill = true
+      queue = []
+      await Promise.allSettled(pass())
+    },
+    breakerStates() {
+      const names: Record<number, string> = { [CircuitState.Closed]: 'closed', [CircuitState.Open]: 'open', [CircuitState.HalfOpen]: 'half_open', [CircuitState.Isolated]: 'isolated' }
+      return Object.fromEntries([...breakers].map(([id, b]) => [id, names[b.policy.state] ?? 'closed']))
+    },
+  }
+}

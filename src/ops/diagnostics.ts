@@ -1,0 +1,30 @@
+import type { ChainReader } from '../chain/chain-reader.ts'
+import type { OutboxWorker } from '../delivery/outbox-worker.ts'
+import type { Store } from '../store/store.ts'
+
+/** What `/diagnostics` and `settleproof status` show: no URL, no secret. */
+export type Diagnostics = ReturnType<typeof diagnostics>
+
+export function diagnostics(reader: ChainReader, store: Store, outbox: OutboxWorker) {
+  const status = reader.status()
+  const counts = store.read((r) => r.counts())
+  return {
+    checkpoint: status.checkpoint,
+    head: status.head,
+    safe_head: status.safeHead,
+    lag: status.lag,
+    max_block_range: status.maxBlockRange,
+    providers: status.providers.map((p) => ({
+      name: p.name,
+      breaker_state: p.state,
+      consecutive_failures: p.consecutiveFailures,
+      last_error: p.lastError,
+      half_open_in_ms: p.halfOpenInMs,
+      latency_ms: p.latencyMs === null ? null : Math.round(p.latencyMs * 10) / 10,
+    })),
+    invoices: counts.invoices,
+    deliveries: counts.outbox,
+    queue_depth: counts.queueDepth,
+    merchant_breakers: outbox.breakerStates(),
+  }
+}

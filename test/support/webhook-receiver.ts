@@ -1,0 +1,110 @@
+import { createServer, type IncomingMessage } from 'node:http'
+import type { Socket } from 'node:net'
+import { Webhook } from 'standardwebhooks'
+
+/** How the receiver answers on one path. */
+export type ReceiverBehaviour =
+  | { kind: 'ok'; status?: number }
+  | { kind: 'status'; status: number; retryAfter?: string }
+  /** Never answers (the sender's timeout fires). */
+  | { kind: 'hang' }
+  /** Resets the connection. */
+  | { kind: 'reset' }
+
+/** One request as the merchant saw it, after verifying it exactly as a merchant would. */
+export type ReceivedWebhook = {
+  path: string
+  webhookId: string
+  idempotencyKey: string | undefined
+  timestamp: number
+  /** True when `standardwebhooks` verified the signature with the merchant's secret. */
+  verified: boolean
+  payload: { type: string; timestamp: string; data: Record<string, unknown> }
+  status: number | 'hang' | 'reset'
+  at: number
+}
+
+export type WebhookReceiver = {
+  url: string
+  /** Every request received, including those answered with an error. */
+  readonly received: ReceivedWebhook[]
+  /** Requests answered 2xx, i.e. deliveries. */
+  delivered(path?: string): ReceivedWebhook[]
+  setBehaviour(path: string, behaviour: ReceiverBehaviour): void
+  close(): Promise<void>
+}
+
+/**
+ * A merchant's webhook endpoint on 127.0.0.1. Each path is one merchant (`/acme`), verified
+ * with that merchant's secret through the `standardwebhooks` library.
+ */
+export async function startWebhookReceiver(secrets: Record<string, string>): Promise<WebhookReceiver> {
+  const received: ReceivedWebhook[] = []
+  const behaviours = new Map<string, ReceiverBehaviour>()
+  const sockets = new Set<Socket>()
+  const server = createServer(async (req, res) => {
+    const body = await readBody(req)
+    const path = new URL(req.url ?? '/', 'http://x').pathname
+    const behaviour = behaviours.get(path) ?? { kind: 'ok' }
+    const header = (name: string) => (Array.isArray(req.headers[name]) ? req.headers[name][0] : req.headers[name]) as string | undefined
+    let verified = false
+    const secret = secrets[path]
+    if (secret !== undefined) {
+      try {
+        new Webhook(secret).verify(body, { 'webhook-id': header('webhook-id') ?? '', 'webhook-timestamp': header('webhook-timestamp') ?? '', 'webhook-signature': header('webhook-signature') ?? '' })
+        verified = true
+      } catch {
+        verified = false
+      }
+    }
+    let payload: ReceivedWebhook['payload']
+    try {
+      payload = JSON.parse(body)
+    } catch {
+      payload = { type: 'unparseable', timestamp: '', data: {} }
+    }
+    const record: ReceivedWebhook = {
+      path,
+      webhookId: header('webhook-id') ?? '',
+      idempotencyKey: header('idempotency-key'),
+      timestamp: Number(header('webhook-timestamp')),
+      verified,
+      payload,
+      status: behaviour.kind === 'hang' || behaviour.kind === 'reset' ? behaviour.kind : behaviour.kind === 'ok' ? (behaviour.status ?? 200) : behaviour.status,
+      at: Date.now(),
+    }
+    received.push(record)
+    if (behaviour.kind === 'hang') return
+    if (behaviour.kind === 'reset') return void req.socket.destroy()
+    const status = !verified && behaviour.kind === 'ok' ? 401 : (record.status as number)
+    record.status = status
+    res.writeHead(status, behaviour.kind === 'status' && behaviour.retryAfter ? { 'retry-after': behaviour.retryAfter } : {})
+    res.end(status < 300 ? '{"ok":true}' : '{"ok":false}')
+  })
+  server.on('connection', (socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    received,
+    delivered: (path) => received.filter((r) => typeof r.status === 'number' && r.status < 300 && (path === undefined || r.path === path)),
+    setBehaviour: (path, behaviour) => void behaviours.set(path, behaviour),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy()
+        server.close(() => resolve())
+      }),
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    req.on('data', (chunk: Buffer) => chunks.push(chunk))
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
+    req.on('error', reject)
+  })
+}
