@@ -3,7 +3,9 @@ import { ConfigError } from '../config/errors.ts'
 import { SettleProofError } from '../errors.ts'
 import { checkConfig, checkConfigHelp } from './commands/check-config.ts'
 import { demo, demoHelp } from './commands/demo.ts'
+import { dlq, dlqHelp } from './commands/dlq.ts'
 import { run, runHelp } from './commands/run.ts'
+import { status, statusHelp } from './commands/status.ts'
 import { EXIT, type ExitCode } from './exit-codes.ts'
 import { UsageError } from './usage-error.ts'
 
@@ -13,16 +15,35 @@ Commands:
   run [--config FILE]            run the daemon
   check-config [--config FILE]   validate the configuration (exit 78 when invalid)
   demo                           the whole product on a local chain, no configuration needed
+  status [--json]                checkpoint, head, lag, breakers, invoices, deliveries, DLQ size
+  dlq list [--json]              the dead letters
+  dlq replay [--id ID ...] [--all] [--dry-run]
+                                 re-send dead letters with their original webhook-id
 
 Options:
   --config FILE   defaults to $SETTLEPROOF_CONFIG, then ./skill.yaml
   -h, --help      help for a command: settleproof <command> --help
 `
 
-const commands: Record<string, { help: string; options: Record<string, { type: 'string' | 'boolean' }>; run(values: Record<string, unknown>): Promise<ExitCode> | ExitCode }> = {
+type Command = {
+  help: string
+  options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>
+  positionals?: number
+  run(values: Record<string, unknown>, positionals: string[]): Promise<ExitCode> | ExitCode
+}
+
+const commands: Record<string, Command> = {
   run: { help: runHelp, options: { config: { type: 'string' } }, run: (v) => run({ config: v.config as string | undefined }) },
   'check-config': { help: checkConfigHelp, options: { config: { type: 'string' } }, run: (v) => checkConfig({ config: v.config as string | undefined }, process.stdout) },
   demo: { help: demoHelp, options: {}, run: () => demo() },
+  status: { help: statusHelp, options: { config: { type: 'string' }, json: { type: 'boolean' } }, run: (v) => status({ config: v.config as string | undefined, json: v.json === true }, process.stdout) },
+  dlq: {
+    help: dlqHelp,
+    positionals: 1,
+    options: { config: { type: 'string' }, json: { type: 'boolean' }, id: { type: 'string', multiple: true }, all: { type: 'boolean' }, 'dry-run': { type: 'boolean' } },
+    run: (v, [sub]) =>
+      dlq(sub, { config: v.config as string | undefined, json: v.json === true, id: v.id as string[] | undefined, all: v.all === true, dryRun: v['dry-run'] === true }, process.stdout),
+  },
 }
 
 /** Runs the command line and returns the process exit code. Every failure becomes a message and a code. */
@@ -36,16 +57,18 @@ export async function main(argv: readonly string[]): Promise<ExitCode> {
     const command = commands[name]
     if (command === undefined) throw new UsageError(`unknown command "${name}"`)
     let values: Record<string, unknown>
+    let positionals: string[]
     try {
-      values = parseArgs({ args: rest, options: { ...command.options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }).values
+      ;({ values, positionals } = parseArgs({ args: rest, options: { ...command.options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: (command.positionals ?? 0) > 0 }))
     } catch (error) {
       throw new UsageError((error as Error).message)
     }
+    if (positionals.length > (command.positionals ?? 0)) throw new UsageError(`unexpected argument "${positionals.at(-1)}"`)
     if (values.help) {
       process.stdout.write(command.help)
       return EXIT.ok
     }
-    return await command.run(values)
+    return await command.run(values, positionals)
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.describe()}\n`)

@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path'
 import { Low } from 'lowdb'
 import type { ChainState } from '../chain/chain-state.ts'
 import { OUTBOX_STATES, type OutboxEntry, type OutboxState } from '../delivery/outbox-entry.ts'
-import type { Invoice } from '../settlement/invoice.ts'
+import { invoiceStatus, type Invoice } from '../settlement/invoice.ts'
 import { DurableJsonFile } from './durable-json-file.ts'
 import { StoreClosedError, StoreWriteError } from './errors.ts'
 import { InvoiceArchive } from './invoice-archive.ts'
@@ -79,6 +79,31 @@ type Overlay = {
   processed: Map<string, ProcessedTransfer[]>
 }
 
+
+function countDocument(data: Document, nowMs: number): StoreCounts {
+  const outbox = Object.fromEntries(OUTBOX_STATES.map((s) => [s, 0])) as Record<OutboxState, number>
+  const queueDepth: Record<string, number> = {}
+  for (const entry of Object.values(data.outbox)) {
+    outbox[entry.state]++
+    queueDepth[entry.merchantId] = (queueDepth[entry.merchantId] ?? 0) + 1
+  }
+  outbox.delivered += data.totals.delivered
+  outbox.dead += data.totals.dead
+  const invoices = { open: 0, expired: 0, settled: data.totals.settledArchived }
+  for (const invoice of Object.values(data.invoices)) invoices[invoiceStatus(invoice, nowMs)]++
+  return { invoices, outbox, queueDepth }
+}
+
+/**
+ * Reads a store file without taking the writer lock, for `settleproof status` while the
+ * daemon runs: the file is only ever replaced whole (rename), so a read sees one commit.
+ * @throws {StoreCorruptError}
+ */
+export async function readLowdbStoreSnapshot(path: string): Promise<{ chain: ChainState | null; counts: StoreCounts } | null> {
+  const document = await new DurableJsonFile<Document>(resolve(path), validateDocument).read()
+  return document === null ? null : { chain: document.chain, counts: countDocument(document, Date.now()) }
+}
+
 class LowdbStore implements Store {
   readonly location: string
   readonly #db: Low<Document>
@@ -137,25 +162,14 @@ class LowdbStore implements Store {
           .slice(0, limit)
       },
       processedTransfers: (identity) => overlay?.processed.get(identity) ?? data.processed[identity] ?? [],
-      counts: () => this.#counts(),
+      counts: (nowMs) => this.#counts(nowMs ?? Date.now()),
     }
   }
 
-  #counts(): StoreCounts {
-    const data = this.#db.data
-    const outbox = Object.fromEntries(OUTBOX_STATES.map((s) => [s, 0])) as Record<OutboxState, number>
-    const queueDepth: Record<string, number> = {}
-    for (const entry of Object.values(data.outbox)) {
-      outbox[entry.state]++
-      queueDepth[entry.merchantId] = (queueDepth[entry.merchantId] ?? 0) + 1
-    }
-    outbox.delivered += data.totals.delivered
-    outbox.dead += data.totals.dead
-    let open = 0
-    let settled = data.totals.settledArchived
-    for (const invoice of Object.values(data.invoices)) invoice.status === 'open' ? open++ : settled++
-    return { invoices: { open, settled }, outbox, queueDepth }
+  #counts(nowMs: number): StoreCounts {
+    return countDocument(this.#db.data, nowMs)
   }
+
 
   read<T>(fn: (reader: StoreReader) => T): T {
     return fn(this.#reader())

@@ -7,7 +7,7 @@ export type ProcessedTransfer = { block: number; invoiceUuid: string | null }
 
 /** Totals an operator sees; final records are counted here once they leave the hot store. */
 export type StoreCounts = {
-  invoices: { open: number; settled: number }
+  invoices: { open: number; expired: number; settled: number }
   outbox: Record<OutboxState, number>
   /** Pending (queued, in flight, retrying) entries per merchant. */
   queueDepth: Record<string, number>
@@ -26,7 +26,8 @@ export interface StoreReader {
   dueOutboxEntries(nowMs: number, limit: number, skip?: ReadonlySet<string>): OutboxEntry[]
   /** How many times this transfer identity was already handled (a multiset: see settlement). */
   processedTransfers(identity: string): readonly ProcessedTransfer[]
-  counts(): StoreCounts
+  /** Totals at `nowMs` (an open invoice past its `expires_at` counts as expired). */
+  counts(nowMs?: number): StoreCounts
 }
 
 /** What a transaction may change. Changes become durable together when `transact` resolves. */

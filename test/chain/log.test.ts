@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { encodeAbiParameters, encodeEventTopics, erc20Abi, erc721Abi, getAddress, maxUint256, type Hex } from 'viem'
-import { decodeTransfer, logFingerprint, normalizeLog, type ObservedLog } from '../../src/chain/log.ts'
+import { decodeTransfer, logFingerprint, normalizeLog, transferIdentity, type ObservedLog } from '../../src/chain/log.ts'
 
 const TRANSFER_TOPIC = '0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef'
 
@@ -62,8 +62,38 @@ describe('normalizeLog', () => {
   })
 
   it('keeps only the fields a quorum compares (drops removed, transactionIndex and extras)', () => {
-    const log = normalized({ extra: 'ignored', blockTimestamp: '0x1' })
+    const log = normalized({ extra: 'ignored', args: { from: '0x', to: '0x' }, eventName: 'Transfer' })
     expect(Object.keys(log).sort()).toEqual(['address', 'blockHash', 'blockNumber', 'data', 'logIndex', 'topics', 'txHash'])
+  })
+
+  describe('blockTimestamp', () => {
+    it('is left out when the provider does not report it (viem then sets the key to undefined)', () => {
+      const log = normalized({ blockTimestamp: undefined })
+      expect(Object.hasOwn(log, 'blockTimestamp')).toBe(false)
+      expect(Object.hasOwn(normalized(), 'blockTimestamp')).toBe(false)
+    })
+
+    it.each<[string, unknown, number]>([
+      ['a bigint (viem)', 1_700_000_000n, 1_700_000_000],
+      ['a number', 1_700_000_000, 1_700_000_000],
+      ['a hex string', '0x6553f100', 1_700_000_000],
+      ['an upper-case hex string', '0x6553F100', 1_700_000_000],
+      ['zero', 0n, 0],
+    ])('is converted to a number from %s', (_, blockTimestamp, expected) => {
+      const log = normalized({ blockTimestamp })
+      expect(log.blockTimestamp).toBe(expected)
+      expect(typeof log.blockTimestamp).toBe('number')
+    })
+
+    it.each<[string, unknown]>([
+      ['an empty hex string', '0x'],
+      ['a non-hex string', '0xzz'],
+      ['a decimal string', '1700000000'],
+      ['NaN', Number.NaN],
+      ['a boolean', true],
+    ])('refuses %s', (_, blockTimestamp) => {
+      expect(normalizeLog(rawLog({ blockTimestamp }))).toBe('malformed log at blockTimestamp')
+    })
   })
 
   it('accepts a log without the removed flag', () => {
@@ -197,6 +227,10 @@ describe('logFingerprint', () => {
     expect(logFingerprint({ ...base, ...change })).not.toBe(logFingerprint(base))
   })
 
+  it('changes when the block timestamp changes', () => {
+    expect(logFingerprint({ ...base, blockTimestamp: 1_700_000_001 })).not.toBe(logFingerprint({ ...base, blockTimestamp: 1_700_000_000 }))
+  })
+
   it('does not confuse block number and log index (12:3 vs 1:23)', () => {
     const a = logFingerprint({ ...base, blockNumber: 12, logIndex: 3 })
     const b = logFingerprint({ ...base, blockNumber: 1, logIndex: 23 })
@@ -213,6 +247,25 @@ describe('logFingerprint', () => {
   it('contains the position and every hash, so two logs with equal fingerprints are equal', () => {
     const fingerprint = logFingerprint(base)
     for (const part of [base.txHash, base.blockHash, base.address, base.data, ...base.topics]) expect(fingerprint).toContain(part)
+  })
+})
+
+describe('transferIdentity', () => {
+  const base = normalized()
+
+  it('ignores where the log sits and when: block, block hash, log index, timestamp', () => {
+    const moved: ObservedLog = { ...base, blockNumber: base.blockNumber + 5, blockHash: `0x${'9'.repeat(64)}`, logIndex: base.logIndex + 3, blockTimestamp: 1_700_000_000 }
+    expect(transferIdentity(moved)).toBe(transferIdentity(base))
+  })
+
+  it.each<[string, Partial<ObservedLog>]>([
+    ['tx hash', { txHash: `0x${'9'.repeat(64)}` }],
+    ['address', { address: `0x${'9'.repeat(40)}` }],
+    ['recipient topic', { topics: [base.topics[0]!, base.topics[1]!, `0x${'9'.repeat(64)}`] }],
+    ['topic order', { topics: [base.topics[0]!, base.topics[2]!, base.topics[1]!] }],
+    ['data', { data: `0x${'0'.repeat(63)}1` }],
+  ])('changes when the %s changes', (_, change) => {
+    expect(transferIdentity({ ...base, ...change })).not.toBe(transferIdentity(base))
   })
 })
 

@@ -1,0 +1,54 @@
+import got from 'got'
+import { loadConfig } from '../../config/load.ts'
+import { foldDeadLetters, readDeadLetterLines } from '../../delivery/dead-letter-file.ts'
+import type { Diagnostics } from '../../ops/diagnostics.ts'
+import { readLowdbStoreSnapshot } from '../../store/lowdb-store.ts'
+import { EXIT, type ExitCode } from '../exit-codes.ts'
+
+export const statusHelp = `Usage: settleproof status [--json] [--config FILE]
+
+The operator's view: checkpoint, head and lag, breaker state per provider, invoices by status,
+deliveries by status (queued/in_flight/retrying/delivered/dead) and the DLQ size. Reads the
+store file directly and asks the running daemon (server.host:server.port /diagnostics) for
+what only it knows; works while the daemon is stopped, with less.
+`
+
+/** `settleproof status`. */
+export async function status(options: { config?: string | undefined; json?: boolean }, out: NodeJS.WritableStream): Promise<ExitCode> {
+  const { config } = loadConfig({ path: options.config })
+  const snapshot = await readLowdbStoreSnapshot(config.storage.path)
+  const host = config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host
+  const live = await got(`http://${host}:${config.server.port}/diagnostics`, { timeout: { request: 2_000 }, retry: { limit: 0 } })
+    .json<Diagnostics>()
+    .catch(() => null)
+  const letters = foldDeadLetters(await readDeadLetterLines(config.dlq.path))
+  const checkpoint = live?.checkpoint ?? snapshot?.chain?.checkpoint ?? null
+  const report = {
+    daemon: live === null ? 'not reachable' : 'running',
+    chain_id: config.chain.id,
+    checkpoint,
+    head: live?.head ?? null,
+    lag: live?.lag ?? null,
+    providers: live?.providers ?? config.providers.map((p) => ({ name: p.name, breaker_state: 'unknown' })),
+    invoices: live?.invoices ?? snapshot?.counts.invoices ?? { open: 0, expired: 0, settled: 0 },
+    deliveries: live?.deliveries ?? snapshot?.counts.outbox ?? { queued: 0, in_flight: 0, retrying: 0, delivered: 0, dead: 0 },
+    dlq: { size: letters.length, not_replayed: letters.filter((l) => l.replayed_at === null).length },
+  }
+  if (options.json) {
+    out.write(`${JSON.stringify(report, null, 2)}\n`)
+    return EXIT.ok
+  }
+  const d = report.deliveries
+  out.write(
+    [
+      `daemon       ${report.daemon}`,
+      `chain        ${report.chain_id}  checkpoint ${report.checkpoint ?? '-'}  head ${report.head ?? '-'}  lag ${report.lag ?? '-'}`,
+      ...report.providers.map((p) => `provider     ${p.name}  breaker ${p.breaker_state}${'last_error' in p && p.last_error ? `  last error: ${p.last_error}` : ''}`),
+      `invoices     open ${report.invoices.open}  expired ${report.invoices.expired}  settled ${report.invoices.settled}`,
+      `deliveries   queued ${d.queued}  in_flight ${d.in_flight}  retrying ${d.retrying}  delivered ${d.delivered}  dead ${d.dead}`,
+      `dlq          ${report.dlq.size} dead letters, ${report.dlq.not_replayed} not replayed`,
+      '',
+    ].join('\n'),
+  )
+  return EXIT.ok
+}
