@@ -25,7 +25,12 @@ export type Daemon = {
   stop(): Promise<void>
 }
 
-export type StartDaemonParameters = { config: Config; logger: Logger }
+export type StartDaemonParameters = {
+  config: Config
+  logger: Logger
+  /** The jitter source of webhook backoff (tests pin it to see the schedule); Math.random by default. */
+  random?: () => number
+}
 
 /** Compaction runs this often: settled, notified invoices below the reorg window leave the hot store. */
 const COMPACT_EVERY_MS = 30_000
@@ -50,7 +55,7 @@ export async function startDaemon(parameters: StartDaemonParameters): Promise<Da
       })
     }
     const settlement = createSettlementHandler({ config })
-    const outbox = createOutboxWorker({ config, store, logger })
+    const outbox = createOutboxWorker({ config, store, logger, ...(parameters.random ? { random: parameters.random } : {}) })
     const settlementLog = logger.child({ component: 'settlement' })
     settlement.onOutcome((outcome) => {
       if (outcome.kind === 'duplicate') settlementLog.info({ tx_hash: outcome.log.txHash, block: outcome.log.blockNumber }, 'duplicate transfer dropped')

@@ -74,6 +74,7 @@ export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): Ou
   let wake: (() => void) | null = null
   let queue: OutboxEntry[] = []
   let refill = true
+  const timers = new Set<NodeJS.Timeout>()
 
   function breakerOf(merchantId: string) {
     let breaker = breakers.get(merchantId)
@@ -134,7 +135,10 @@ export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): Ou
     const doneAt = new Date(now()).toISOString()
     let next: OutboxEntry
     if (decision.kind === 'delivered') next = { ...inFlight, state: 'delivered', lastError: null }
-    else if (decision.kind === 'retry') next = { ...inFlight, state: 'retrying', nextAttemptAt: now() + decision.delayMs, lastError: decision.reason }
+    else if (decision.kind === 'retry') {
+      next = { ...inFlight, state: 'retrying', nextAttemptAt: now() + decision.delayMs, lastError: decision.reason }
+      wakeAt(decision.delayMs)
+    }
     else {
       next = { ...inFlight, state: 'dead', lastError: decision.reason }
       // The dead letter is durable before the entry leaves the outbox: a crash between the two
@@ -151,6 +155,17 @@ export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): Ou
     else if (outcome === 'dead') logger.error({ ...fields, reason: next.lastError, dlq: true }, 'webhook dead-lettered')
     else logger.warn({ ...fields, reason: next.lastError, retry_in_ms: next.nextAttemptAt - now() }, 'webhook attempt failed: will retry')
     attempts.emit({ merchantId: entry.merchantId, webhookId: entry.webhookId, invoiceUuid: entry.invoiceUuid, attempt: inFlight.attempts, outcome, reason: next.lastError, durationMs: performance.now() - started })
+  }
+
+  /** Wakes the loop when a retry falls due, so a retry is not late by up to a poll interval. */
+  function wakeAt(delayMs: number) {
+    if (!running) return
+    const timer = setTimeout(() => {
+      timers.delete(timer)
+      refill = true
+      wake?.()
+    }, delayMs + 1)
+    timers.add(timer)
   }
 
   /** Merchants whose entries must wait: breaker open and not yet due a probe, or a probe in flight. */
@@ -225,6 +240,8 @@ export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): Ou
     },
     async stop(drainMs = 10_000) {
       running = false
+      for (const timer of timers) clearTimeout(timer)
+      timers.clear()
       wake?.()
       await loop
       const pending = [...sending.values()]

@@ -40,7 +40,7 @@ it('settles invoices created over HTTP when real ERC-20 transfers pay them, and 
   const txExtra = await pay('acme', '5000000') // no open invoice left for it: payment.unmatched
 
   const all = [...acme.map((i) => ({ ...i, merchant: 'acme' as const })), ...globex.map((i) => ({ ...i, merchant: 'globex' as const }))]
-  const fetchInvoice = async (i: (typeof all)[number]) => (await d.api(i.merchant).get(`invoices/${i.uuid}`)).body as Resource
+  const fetchInvoice = async (i: (typeof all)[number]) => (await d.api(i.merchant).get(`invoices/${i.uuid}`)).body as unknown as Resource
   await eventually(async () => (await Promise.all(all.map(fetchInvoice))).every((r) => r.delivery?.status === 'delivered'), 20_000, 'every invoice delivered')
 
   const resources = await Promise.all(all.map(fetchInvoice))
@@ -85,6 +85,6 @@ it('does not settle an expired invoice, nor one whose payer differs', async () =
   const wrongPayer = await chain.token.transfer(chain.payer, merchantAddress(chain, 'acme'), 888n)
   await eventually(() => [late, wrongPayer].every((tx) => receiver.delivered('/acme').some((w) => w.payload.data.tx_hash === tx)), 10_000, 'both reported')
   for (const tx of [late, wrongPayer]) expect(receiver.delivered('/acme').find((w) => w.payload.data.tx_hash === tx)!.payload.type).toBe('payment.unmatched')
-  expect(((await d.api('acme').get(`invoices/${expiring.uuid}`)).body as Resource).status).toBe('open') // not yet expired by the wall clock
-  expect(((await d.api('acme').get(`invoices/${payerBound.uuid}`)).body as Resource).status).toBe('open')
+  expect(((await d.api('acme').get(`invoices/${expiring.uuid}`)).body as unknown as Resource).status).toBe('open') // not yet expired by the wall clock
+  expect(((await d.api('acme').get(`invoices/${payerBound.uuid}`)).body as unknown as Resource).status).toBe('open')
 })

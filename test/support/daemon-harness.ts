@@ -47,9 +47,9 @@ export async function writeDaemonConfig(path: string, document: Record<string, u
 /** A daemon started in this process, with an API client per merchant. */
 export type DaemonUnderTest = { daemon: Daemon; config: Config; api(merchant: MerchantId): Got; stop(): Promise<void> }
 
-export async function startTestDaemon(document: Record<string, unknown>): Promise<DaemonUnderTest> {
+export async function startTestDaemon(document: Record<string, unknown>, options: { random?: () => number } = {}): Promise<DaemonUnderTest> {
   const config = parseConfig(document)
-  const daemon = await startDaemon({ config, logger: silentLogger() })
+  const daemon = await startDaemon({ config, logger: silentLogger(), ...options })
   return {
     daemon,
     config,

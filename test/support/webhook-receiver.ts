@@ -10,6 +10,8 @@ export type ReceiverBehaviour =
   | { kind: 'hang' }
   /** Resets the connection. */
   | { kind: 'reset' }
+  /** 410 Gone the first time a webhook-id arrives, 200 after: dead-letters at once, replays succeed. */
+  | { kind: 'gone-once' }
 
 /** One request as the merchant saw it, after verifying it exactly as a merchant would. */
 export type ReceivedWebhook = {
@@ -45,7 +47,10 @@ export async function startWebhookReceiver(secrets: Record<string, string>): Pro
   const server = createServer(async (req, res) => {
     const body = await readBody(req)
     const path = new URL(req.url ?? '/', 'http://x').pathname
-    const behaviour = behaviours.get(path) ?? { kind: 'ok' }
+    const configured = behaviours.get(path) ?? { kind: 'ok' }
+    const id = (Array.isArray(req.headers['webhook-id']) ? req.headers['webhook-id'][0] : req.headers['webhook-id']) ?? ''
+    const behaviour: Exclude<ReceiverBehaviour, { kind: 'gone-once' }> =
+      configured.kind === 'gone-once' ? (received.some((r) => r.webhookId === id) ? { kind: 'ok' } : { kind: 'status', status: 410 }) : configured
     const header = (name: string) => (Array.isArray(req.headers[name]) ? req.headers[name][0] : req.headers[name]) as string | undefined
     let verified = false
     const secret = secrets[path]

@@ -1,0 +1,157 @@
+import { randomUUID } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { foldDeadLetters, readDeadLetterLines } from '../../src/delivery/dead-letter-file.ts'
+import { runCli } from '../support/cli.ts'
+import { daemonDocument, eventually, merchantAddress, secretOf, startTestDaemon, writeDaemonConfig } from '../support/daemon-harness.ts'
+import { startChainFixture, type ChainFixture } from '../support/reader-harness.ts'
+import { startWebhookReceiver, type ReceiverBehaviour, type WebhookReceiver } from '../support/webhook-receiver.ts'
+
+let chain: ChainFixture
+let receiver: WebhookReceiver
+let round = 0
+
+beforeAll(async () => {
+  chain = await startChainFixture()
+  receiver = await startWebhookReceiver({ '/acme': secretOf('acme'), '/globex': secretOf('globex') })
+})
+afterAll(async () => {
+  await receiver.close()
+  await chain.close()
+})
+
+/** A daemon with its own store and DLQ; a config file for the CLI beside them. */
+async function daemonFor(overrides: Record<string, unknown> = {}, random?: () => number) {
+  const dir = join(chain.dir, `daemon-${++round}`)
+  // Each daemon starts after the blocks earlier tests filled, so it sees only its own payments.
+  const head = Number(await chain.anvil.client.getBlockNumber())
+  const document = daemonDocument(chain, receiver, dir, { chain: { id: chain.anvil.chainId, confirmations: 1, start_block: head + 1, poll_interval_ms: 50 }, ...overrides })
+  const d = await startTestDaemon(document, random ? { random } : {})
+  const configPath = join(chain.dir, `daemon-${round}.yaml`)
+  await writeDaemonConfig(configPath, document)
+  return { ...d, configPath, dlqPath: join(dir, 'dlq.jsonl') }
+}
+
+async function invoiceAndPay(d: Awaited<ReturnType<typeof daemonFor>>, merchant: 'acme' | 'globex', amount: bigint) {
+  const uuid = randomUUID()
+  expect((await d.api(merchant).post('invoices', { json: { uuid, token: chain.token.address, amount: amount.toString() } })).statusCode).toBe(201)
+  await chain.token.transfer(chain.payer, merchantAddress(chain, merchant), amount)
+  return uuid
+}
+
+describe('webhook delivery when a merchant endpoint fails', () => {
+  for (const [label, failure, errorText] of [
+    ['answers 500', { kind: 'status', status: 500 }, 'HTTP 500'],
+    ['times out', { kind: 'hang' }, 'timed out'],
+    ['resets connections', { kind: 'reset' }, 'connection failed'],
+  ] as [string, ReceiverBehaviour, string][]) {
+    it(`${label}: retries with growing delays, dead-letters, and after recovery dlq replay --all delivers it with the same webhook-id; the other merchant is unaffected`, async () => {
+      receiver.setBehaviour('/acme', failure)
+      receiver.setBehaviour('/globex', { kind: 'ok' })
+      // Jitter pinned to its ceiling so the schedule is visible: 50, 100, 200 ms between 4 attempts.
+      const d = await daemonFor({}, () => 0.999)
+      try {
+        const acmeUuid = await invoiceAndPay(d, 'acme', 4_000_000n + BigInt(round))
+        const globexUuid = await invoiceAndPay(d, 'globex', 5_000_000n + BigInt(round))
+        await eventually(async () => foldDeadLetters(await readDeadLetterLines(d.dlqPath)).length === 1, 20_000, 'a dead letter')
+
+        const attempts = receiver.received.filter((r) => r.path === '/acme' && r.payload.data.invoice_uuid === acmeUuid)
+        expect(attempts).toHaveLength(4)
+        expect(new Set(attempts.map((a) => a.webhookId)).size).toBe(1)
+        expect(attempts.every((a) => a.verified)).toBe(true)
+        const gaps = attempts.slice(1).map((a, i) => a.at - attempts[i]!.at)
+        for (let i = 1; i < gaps.length; i++) expect(gaps[i]!).toBeGreaterThan(gaps[i - 1]!)
+
+        const [letter] = foldDeadLetters(await readDeadLetterLines(d.dlqPath))
+        expect(letter).toMatchObject({ webhook_id: attempts[0]!.webhookId, merchant_id: 'acme', type: 'invoice.settled', attempts: 4, replayed_at: null })
+        expect(letter!.last_error).toContain(errorText)
+        expect(letter!.url).toBe(`${receiver.url}/acme`)
+        const acmeInvoice = (await d.api('acme').get(`invoices/${acmeUuid}`)).body as unknown as { status: string; delivery: { status: string } }
+        expect(acmeInvoice).toMatchObject({ status: 'settled', delivery: { status: 'dead' } })
+
+        // globex was delivered once, on its first attempt, while acme was failing.
+        const globex = receiver.received.filter((r) => r.payload.data.invoice_uuid === globexUuid)
+        expect(globex).toHaveLength(1)
+        expect(globex[0]!.at).toBeLessThan(attempts.at(-1)!.at)
+
+        const status = await runCli(['status', '--json', '--config', d.configPath])
+        expect(JSON.parse(status.stdout)).toMatchObject({ dlq: { size: 1, not_replayed: 1 }, deliveries: { dead: 1 } })
+
+        receiver.setBehaviour('/acme', { kind: 'ok' })
+        const dry = await runCli(['dlq', 'replay', '--all', '--dry-run', '--config', d.configPath])
+        expect(dry.stdout).toContain(`would replay ${letter!.webhook_id}`)
+        expect(receiver.received.filter((r) => r.webhookId === letter!.webhook_id)).toHaveLength(4)
+        const replay = await runCli(['dlq', 'replay', '--all', '--config', d.configPath])
+        expect(replay.stdout).toContain(`replayed ${letter!.webhook_id}: HTTP 200`)
+        expect(replay.code).toBe(0)
+        const replayed = receiver.delivered('/acme').filter((r) => r.webhookId === letter!.webhook_id)
+        expect(replayed).toHaveLength(1)
+        expect(replayed[0]!.verified).toBe(true)
+        expect(replayed[0]!.payload).toEqual(attempts[0]!.payload)
+
+        const lines = (await readFile(d.dlqPath, 'utf8')).trim().split('\n')
+        expect(lines.map((line) => JSON.parse(line).kind)).toEqual(['dead_letter', 'replayed'])
+        const list = JSON.parse((await runCli(['dlq', 'list', '--json', '--config', d.configPath])).stdout)
+        expect(list).toHaveLength(1)
+        expect(list[0].replayed_at).not.toBeNull()
+        // Replaying again sends nothing: it was replayed.
+        const again = await runCli(['dlq', 'replay', '--id', letter!.webhook_id, '--config', d.configPath])
+        expect(again.stdout).toContain('already replayed')
+        expect(receiver.received.filter((r) => r.webhookId === letter!.webhook_id)).toHaveLength(5)
+      } finally {
+        await d.stop()
+      }
+    })
+  }
+
+  it('410 Gone dead-letters at once, without retrying', async () => {
+    receiver.setBehaviour('/acme', { kind: 'status', status: 410 })
+    const d = await daemonFor()
+    try {
+      const uuid = await invoiceAndPay(d, 'acme', 6_000_000n)
+      await eventually(async () => foldDeadLetters(await readDeadLetterLines(d.dlqPath)).length === 1, 10_000, 'a dead letter')
+      expect(receiver.received.filter((r) => r.payload.data.invoice_uuid === uuid)).toHaveLength(1)
+      expect(foldDeadLetters(await readDeadLetterLines(d.dlqPath))[0]).toMatchObject({ attempts: 1 })
+    } finally {
+      await d.stop()
+      receiver.setBehaviour('/acme', { kind: 'ok' })
+    }
+  })
+
+  it('opens the failing merchant\'s breaker: its events queue, one probe per open_ms, and the other merchant is not slowed', async () => {
+    receiver.setBehaviour('/acme', { kind: 'status', status: 500 })
+    receiver.setBehaviour('/globex', { kind: 'ok' })
+    const openMs = 800
+    const d = await daemonFor({ breaker: { failure_threshold: 5, success_threshold: 2, open_ms: openMs }, webhooks: { max_attempts: 50, initial_delay_ms: 10, max_delay_ms: 20, timeout_ms: 500, concurrency: 8 } })
+    try {
+      const since = receiver.received.length
+      const acme = [] as string[]
+      for (let i = 0; i < 4; i++) acme.push(await invoiceAndPay(d, 'acme', 7_000_000n + BigInt(i)))
+      const started = Date.now()
+      await new Promise((resolve) => setTimeout(resolve, openMs * 3))
+      const globex = await invoiceAndPay(d, 'globex', 8_000_000n)
+      const paidAt = Date.now()
+      await eventually(() => receiver.delivered('/globex').some((r) => r.payload.data.invoice_uuid === globex), 5_000, 'globex delivered')
+      expect(Date.now() - paidAt).toBeLessThan(openMs)
+
+      const acmeRequests = receiver.received.slice(since).filter((r) => r.path === '/acme')
+      // Five failures open it (attempts already in flight then still land just after); after
+      // that, requests are single probes at least open_ms apart.
+      expect(acmeRequests.length).toBeGreaterThanOrEqual(5)
+      const opened = acmeRequests[4]!.at
+      const afterOpen = acmeRequests.filter((r) => r.at > opened + 100)
+      expect(afterOpen.length).toBeGreaterThanOrEqual(1)
+      expect(afterOpen.length).toBeLessThanOrEqual(Math.ceil((Date.now() - started) / openMs) + 1)
+      for (let i = 1; i < afterOpen.length; i++) expect(afterOpen[i]!.at - afterOpen[i - 1]!.at).toBeGreaterThanOrEqual(openMs - 50)
+      expect(d.daemon.outbox.breakerStates().acme).toBe('open')
+
+      // The endpoint recovers: the next probe succeeds and the queue drains.
+      receiver.setBehaviour('/acme', { kind: 'ok' })
+      await eventually(() => acme.every((uuid) => receiver.delivered('/acme').some((r) => r.payload.data.invoice_uuid === uuid)), 10_000, 'acme queue drained')
+    } finally {
+      await d.stop()
+      receiver.setBehaviour('/acme', { kind: 'ok' })
+    }
+  })
+})
