@@ -6,7 +6,7 @@ import { StoreChainMismatchError } from '../store/errors.ts'
 import type { Store, StoreTx } from '../store/store.ts'
 import { initialChainState, type BlockRef, type ChainState } from './chain-state.ts'
 import { ProviderError } from './errors.ts'
-import { decodeTransfer, type AcceptedLog } from './log.ts'
+import { decodeTransfer, logFingerprint, type AcceptedLog } from './log.ts'
 import { agree, agreeOnRange, type RangeObservation } from './quorum.ts'
 import { nextRange, quorumHead, safeHead, shrinkRange, type BlockRange } from './quorum-head.ts'
 import { findForkPoint, removedLogs } from './reorg.ts'
@@ -72,6 +72,9 @@ export type CreateChainReaderParameters = {
   logger: Logger
 }
 
+/** After this many rounds at a shrunk range with no "too large" answer, the range doubles back toward `max_block_range`. */
+const RANGE_REGROW_ROUNDS = 20
+
 /** A provider's chain id is re-checked this often, so a re-pointed endpoint is caught. */
 const CHAIN_ID_RECHECK_MS = 300_000
 
@@ -92,6 +95,8 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
   const chainIdCheckedAt = new Map<string, number>()
   const refusedChain = new Set<string>()
   let maxBlockRange = config.chain.max_block_range
+  /** Rounds read at a shrunk range without a "too large" answer; after enough, the range doubles back. */
+  let roundsSinceShrink = 0
   let head: number | null = null
   let safe: number | null = null
   let running = false
@@ -191,9 +196,14 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
     }
   }
 
-  function accept(observation: RangeObservation, witnesses: string[][]): AcceptedLog[] {
+  function accept(observation: RangeObservation, witnesses: string[][], answers: readonly { provider: string; observation: RangeObservation }[]): AcceptedLog[] {
     const accepted: AcceptedLog[] = []
-    observation.logs.forEach((log, i) => {
+    observation.logs.forEach((agreed, i) => {
+      // The block time is kept only when every witness reported the same one.
+      const fingerprint = logFingerprint(agreed)
+      const times = new Set(answers.filter((a) => witnesses[i]!.includes(a.provider)).map((a) => a.observation.logs.find((l) => logFingerprint(l) === fingerprint)?.blockTimestamp))
+      const { blockTimestamp, ...rest } = agreed
+      const log = times.size === 1 && blockTimestamp !== undefined ? agreed : rest
       const transfer = decodeTransfer(log)
       if (transfer === undefined) {
         logger.warn({ tx_hash: log.txHash, block: log.blockNumber, log_index: log.logIndex }, 'agreed log is not an ERC-20 Transfer: ignored')
@@ -259,6 +269,7 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
       }
     })
     if (tooLarge && range !== undefined) {
+      roundsSinceShrink = 0
       maxBlockRange = Math.min(maxBlockRange, shrinkRange(range))
       logger.info({ provider_count: eligible.length, max_block_range: maxBlockRange, block: range.fromBlock }, 'a provider refused the range as too large: halved it')
     }
@@ -282,8 +293,13 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
     if (verify !== undefined && agreement.observation.checkpointHash !== storedHash) return rollBack(state, heads)
     if (range === undefined || agreement.observation.endHash === undefined) return { kind: 'idle', checkpoint: state.checkpoint, safeHead: safe }
 
-    const logs = accept(agreement.observation, agreement.witnesses)
+    const logs = accept(agreement.observation, agreement.witnesses, answers)
     const endHash = agreement.observation.endHash
+    if (!tooLarge && maxBlockRange < config.chain.max_block_range && ++roundsSinceShrink >= RANGE_REGROW_ROUNDS) {
+      // A provider's limit may have been temporary (load, a node switch): probe a wider range again.
+      maxBlockRange = Math.min(config.chain.max_block_range, maxBlockRange * 2)
+      roundsSinceShrink = 0
+    }
     const afterCommit: (() => void)[] = []
     await store.transact((tx) => advance(tx, range, endHash, logs, afterCommit))
     for (const fn of afterCommit) fn()

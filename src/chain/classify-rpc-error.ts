@@ -24,8 +24,15 @@ export type RpcFailureFacts = {
   malformed?: boolean
 }
 
+/**
+ * Messages that look like range complaints but mean "try again later": a node behind the
+ * requested block, or a rate limit. Checked first.
+ */
+const NOT_YET_OR_RATE_LIMITED =
+  /beyond (the )?(current )?head|ahead of|not (yet )?(processed|synced)|header not found|unknown block|rate.?limit|too many requests|requests? (per|limit)|limit of requests|capacity/i
+
 const RANGE_TOO_LARGE =
-  /block range|range (is )?too (large|wide|big)|exceed(s|ed)? (the )?(max(imum)?|limit)|more than \d+ (results|logs)|too many (results|logs|blocks)|response size|max(imum)? (block )?range|query timeout exceeded|limit exceeded.*range/i
+  /block range|range (is )?too (large|wide|big)|exceed(s|ed)? (the )?(max(imum)?|limit)|more than \d+ (results|logs)|too many (results|logs|blocks)|response size|max(imum)? (block )?range|query timeout exceeded|limit exceeded.*range|is limited to (a )?[\d,]+ (block )?range|range (limit|is limited)/i
 
 /** -32603 (internal error) and the -32000..-32099 server-error band mean "the node had a problem". */
 function isServerErrorCode(code: number): boolean {
@@ -33,6 +40,7 @@ function isServerErrorCode(code: number): boolean {
 }
 
 export function classifyRpcError(facts: RpcFailureFacts): RpcErrorKind {
+  if (facts.rpcMessage !== undefined && NOT_YET_OR_RATE_LIMITED.test(facts.rpcMessage)) return 'transient'
   if (facts.rpcMessage !== undefined && RANGE_TOO_LARGE.test(facts.rpcMessage)) return 'range_too_large'
   if (facts.timedOut || facts.network) return 'transient'
   if (facts.httpStatus !== undefined) {

@@ -24,18 +24,19 @@ export type AcceptedLog = ObservedLog & {
   providers: string[]
 }
 
-const hex = z.string().regex(/^0x[0-9a-fA-F]*$/)
+const hex = z.string().regex(/^0x([0-9a-fA-F]{2})*$/)
+const blockNumber = z.union([z.bigint().nonnegative().max(BigInt(Number.MAX_SAFE_INTEGER)), z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)])
 const hash = z.string().regex(/^0x[0-9a-fA-F]{64}$/)
 const observedLogSchema = z.object({
   transactionHash: hash,
-  blockNumber: z.union([z.bigint(), z.number()]),
+  blockNumber,
   blockHash: hash,
   logIndex: z.number().int().nonnegative(),
   address: z.string().regex(/^0x[0-9a-fA-F]{40}$/),
-  topics: z.array(hash),
+  topics: z.array(hash).max(4),
   data: hex,
   removed: z.boolean().optional(),
-  blockTimestamp: z.union([z.bigint(), z.number(), z.string().regex(/^0x[0-9a-fA-F]+$/)]).optional(),
+  blockTimestamp: z.union([blockNumber, z.string().regex(/^0x[0-9a-fA-F]{1,13}$/)]).optional(),
 })
 
 /**
@@ -64,9 +65,13 @@ export function logPosition(log: ObservedLog): string {
   return `${log.txHash}:${log.blockNumber}:${log.logIndex}`
 }
 
-/** Everything a quorum must agree on for one log: position and content. */
+/**
+ * Everything a quorum must agree on for one log: position and content. `blockTimestamp` is
+ * left out: some nodes include it in logs and some do not, and that must not split a quorum;
+ * it is used only when every witness reports the same value.
+ */
 export function logFingerprint(log: ObservedLog): string {
-  return `${logPosition(log)}:${log.blockHash}:${log.address}:${log.topics.join(',')}:${log.data}:${log.blockTimestamp ?? ''}`
+  return `${logPosition(log)}:${log.blockHash}:${log.address}:${log.topics.join(',')}:${log.data}`
 }
 
 /**
@@ -79,6 +84,10 @@ export function transferIdentity(log: Pick<ObservedLog, 'txHash' | 'address' | '
 
 /** Decodes an ERC-20 Transfer; undefined when the log is not one (an ERC-721 Transfer, say). */
 export function decodeTransfer(log: ObservedLog): { from: Address; to: Address; value: string } | undefined {
+  // Exactly the ERC-20 shape: two indexed addresses with clean upper bytes and one 32-byte word.
+  // viem ignores extra topics, trailing data and dirty address bytes; a payment system must not.
+  if (log.topics.length !== 3 || log.data.length !== 66) return undefined
+  if (!log.topics.slice(1).every((topic) => topic.startsWith(`0x${'0'.repeat(24)}`))) return undefined
   try {
     const decoded = decodeEventLog({ abi: erc20Abi, eventName: 'Transfer', topics: log.topics as [Hex, ...Hex[]], data: log.data, strict: true })
     return { from: decoded.args.from.toLowerCase() as Address, to: decoded.args.to.toLowerCase() as Address, value: decoded.args.value.toString() }

@@ -18,7 +18,8 @@ export function interpolateEnv(document: unknown, env: ConfigEnv): InterpolateRe
   const walk = (node: unknown, path: (string | number)[]): unknown => {
     if (typeof node === 'string') {
       return node.replace(REFERENCE, (whole, name: string) => {
-        const value = env[name]
+        // Own keys only: `${toString}` must not find Object.prototype.toString.
+        const value = Object.hasOwn(env, name) ? env[name] : undefined
         if (value === undefined) {
           issues.push({ path: formatConfigPath(path), message: `environment variable ${name} is not set (set it in the environment or in .env)` })
           return whole

@@ -1,5 +1,5 @@
-import { isAddress } from 'viem'
 import { z } from 'zod'
+import { isEvmAddress } from '../chain/address.ts'
 
 const positiveInt = z.int().positive()
 const nonNegativeInt = z.int().nonnegative()
@@ -7,7 +7,7 @@ const nonNegativeInt = z.int().nonnegative()
 /** An EVM address, checksum-validated when mixed-case, normalised to lower case. */
 const address = z
   .string()
-  .refine((value) => isAddress(value, { strict: true }), { error: 'invalid address: expected 0x and 40 hex digits (with a valid checksum if mixed-case)' })
+  .refine(isEvmAddress, { error: 'invalid address: expected 0x and 40 hex digits (with a valid checksum if mixed-case)' })
   .transform((value) => value.toLowerCase() as `0x${string}`)
 
 /** An http(s) URL. The message never echoes the value: provider URLs carry API keys. */

@@ -24,6 +24,8 @@ export function retryDelayMs(attempt: number, schedule: Pick<RetrySchedule, 'ini
 export function parseRetryAfter(value: string | undefined, nowMs: number): number | undefined {
   if (value === undefined || value.trim() === '') return undefined
   if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000
+  // Only an IMF-fixdate (RFC 9110): V8's Date.parse reads "1.5" or "-5" as dates in 2001.
+  if (!/^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(value.trim())) return undefined
   const at = Date.parse(value)
   return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs)
 }

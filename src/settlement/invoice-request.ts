@@ -1,12 +1,22 @@
 import { createHash } from 'node:crypto'
-import { isAddress, type Address } from 'viem'
+import type { Address } from 'viem'
+import { isEvmAddress } from '../chain/address.ts'
 import { z } from 'zod'
 
 const MAX_UINT256 = 2n ** 256n - 1n
 const address = z
   .string({ error: 'must be an address string' })
-  .refine((v) => isAddress(v, { strict: true }), { error: 'must be an address: 0x and 40 hex digits (valid checksum if mixed-case)' })
+  .refine(isEvmAddress, { error: 'must be an address: 0x and 40 hex digits (valid checksum if mixed-case)' })
   .transform((v) => v.toLowerCase() as Address)
+
+/** An ISO-8601 date-time with a zone that names a real calendar day (Date.parse rolls 02-30 over to March). */
+function isRealDateTime(value: string): boolean {
+  const match = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.exec(value)
+  if (match === null || Number.isNaN(Date.parse(value))) return false
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])]
+  const calendar = new Date(Date.UTC(year, month - 1, day))
+  return calendar.getUTCFullYear() === year && calendar.getUTCMonth() === month - 1 && calendar.getUTCDate() === day && Number(match[4]) < 24 && Number(match[5]) < 60
+}
 
 /** The body of `POST /v1/invoices` (SPEC §6). Unknown fields are refused, not ignored. */
 const createInvoiceSchema = z.strictObject({
@@ -25,7 +35,7 @@ const createInvoiceSchema = z.strictObject({
   payer: address.nullish().transform((v) => v ?? null),
   expires_at: z
     .string({ error: 'must be an ISO-8601 date-time string' })
-    .refine((v) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(v) && !Number.isNaN(Date.parse(v)), {
+    .refine(isRealDateTime, {
       error: 'must be an ISO-8601 date-time with a time zone, e.g. 2030-01-31T12:00:00Z',
     })
     .transform((v) => new Date(v).toISOString())
@@ -48,7 +58,9 @@ export function parseCreateInvoice(body: unknown): ParseResult {
     const issue = parsed.error.issues[0]!
     if (issue.code === 'unrecognized_keys') return { ok: false, path: issue.keys[0] ?? '', message: 'unknown field' }
     const path = issue.path.join('.')
-    return { ok: false, path, message: issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message }
+    const first = issue.path[0]
+    const missing = issue.code === 'invalid_type' && issue.path.length === 1 && typeof first === 'string' && !Object.hasOwn(body, first)
+    return { ok: false, path, message: missing ? 'is required' : issue.message }
   }
   const request = parsed.data
   const fingerprint = createHash('sha256').update(JSON.stringify([request.uuid, request.token, request.amount, request.receive_address, request.payer, request.expires_at])).digest('hex')

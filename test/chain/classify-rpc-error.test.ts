@@ -139,3 +139,17 @@ describe('classifyRpcError', () => {
     expect([classifyRpcError(facts), classifyRpcError(facts), classifyRpcError(facts)]).toEqual(['range_too_large', 'range_too_large', 'range_too_large'])
   })
 })
+
+describe('messages that mention a range but mean "not yet" or "slow down" (found in review)', () => {
+  it.each([
+    [-32602, 'block range extends beyond current head block'],
+    [-32000, 'header not found'],
+    [-32005, 'You have exceeded the limit of requests per second'],
+    [-32005, 'exceeded maximum rate limit'],
+  ])('%i %s → transient', (rpcCode, rpcMessage) => {
+    expect(classifyRpcError({ rpcCode, rpcMessage })).toBe('transient')
+  })
+  it('a provider-specific range limit wording → range_too_large', () => {
+    expect(classifyRpcError({ rpcCode: -32614, rpcMessage: 'eth_getLogs is limited to a 10,000 range' })).toBe('range_too_large')
+  })
+})

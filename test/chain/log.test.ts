@@ -227,8 +227,10 @@ describe('logFingerprint', () => {
     expect(logFingerprint({ ...base, ...change })).not.toBe(logFingerprint(base))
   })
 
-  it('changes when the block timestamp changes', () => {
-    expect(logFingerprint({ ...base, blockTimestamp: 1_700_000_001 })).not.toBe(logFingerprint({ ...base, blockTimestamp: 1_700_000_000 }))
+  it('ignores the block timestamp, which some nodes include in logs and some do not', () => {
+    const { blockTimestamp: _, ...without } = { ...base, blockTimestamp: 1 }
+    expect(logFingerprint({ ...base, blockTimestamp: 1_700_000_001 })).toBe(logFingerprint({ ...base, blockTimestamp: 1_700_000_000 }))
+    expect(logFingerprint({ ...base, blockTimestamp: 1_700_000_001 })).toBe(logFingerprint(without))
   })
 
   it('does not confuse block number and log index (12:3 vs 1:23)', () => {
@@ -361,5 +363,28 @@ describe('decodeTransfer', () => {
   it('does not throw on topics that are not valid hex (returns undefined instead)', () => {
     expect(() => decodeTransfer({ ...transferLog(5n), topics: ['0xzz' as Hex] })).not.toThrow()
     expect(decodeTransfer({ ...transferLog(5n), topics: ['0xzz' as Hex] })).toBeUndefined()
+  })
+})
+
+describe('strictness found in review', () => {
+  it.each([
+    ['a fractional block timestamp', { blockTimestamp: 1.5 }],
+    ['a negative block number', { blockNumber: -1n }],
+    ['a fractional block number', { blockNumber: 1.5 }],
+    ['a block number past 2^53', { blockNumber: 2n ** 60n }],
+    ['odd-length data', { data: '0x123' }],
+    ['five topics', { topics: Array(5).fill(`0x${'00'.repeat(32)}`) }],
+  ])('normalizeLog returns a reason (does not throw) for %s', (_, overrides) => {
+    expect(typeof normalizeLog(rawLog(overrides))).toBe('string')
+  })
+
+  it.each([
+    ['a fourth topic', (log: ObservedLog) => ({ ...log, topics: [...log.topics, `0x${'00'.repeat(31)}01`] })],
+    ['64 bytes of data', (log: ObservedLog) => ({ ...log, data: `${log.data}${'00'.repeat(32)}` })],
+    ['dirty upper bytes in an address topic', (log: ObservedLog) => ({ ...log, topics: [log.topics[0]!, `0xff${log.topics[1]!.slice(4)}`, log.topics[2]!] })],
+  ])('decodeTransfer refuses a Transfer with %s', (_, alter) => {
+    const log = normalized()
+    expect(decodeTransfer(log)).toBeDefined()
+    expect(decodeTransfer(alter(log) as ObservedLog)).toBeUndefined()
   })
 })

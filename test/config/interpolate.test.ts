@@ -171,3 +171,10 @@ describe('interpolateEnv', () => {
     })
   })
 })
+
+describe('inherited properties of the environment object (found in review)', () => {
+  it.each(['toString', 'constructor', 'hasOwnProperty', '__proto__'])('${%s} is unset, not Object.prototype.%s', (name) => {
+    const result = interpolateEnv({ a: `\${${name}}` }, {})
+    expect(result.issues).toEqual([{ path: 'a', message: expect.stringContaining(name) }])
+  })
+})

@@ -202,3 +202,10 @@ describe('decideDelivery', () => {
     expect(decideDelivery({ status: 500 }, 1, { ...schedule, maxAttempts: 1 }, NOW_MS, constant(0.5))).toEqual({ kind: 'dead', reason: 'HTTP 500 (after 1 attempts)' })
   })
 })
+
+describe('Retry-After values V8 would misread as dates (found in review)', () => {
+  it.each(['1.5', '-5', '+5', '12/25'])('%s is unusable, so backoff applies', (value) => {
+    expect(parseRetryAfter(value, NOW_MS)).toBeUndefined()
+    expect(decideDelivery({ status: 429, retryAfter: value }, 1, SCHEDULE, NOW_MS, constant(0.5))).toEqual({ kind: 'retry', delayMs: 500, reason: 'HTTP 429' })
+  })
+})

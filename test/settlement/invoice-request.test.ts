@@ -221,3 +221,21 @@ describe('parseCreateInvoice: errors', () => {
     expect(fail(parseCreateInvoice({}))).toMatchObject({ path: 'uuid', message: 'is required' })
   })
 })
+
+describe('parseCreateInvoice: found in review', () => {
+  it('says why a JSON number amount is refused, instead of "is required"', () => {
+    const result = fail(parseCreateInvoice({ ...minimal(), amount: 1000 }))
+    expect(result.path).toBe('amount')
+    expect(result.message).toContain('not a JSON number')
+  })
+  it('still says "is required" for an absent field', () => {
+    const { amount: _, ...body } = minimal()
+    expect(fail(parseCreateInvoice(body)).message).toBe('is required')
+  })
+  it('accepts an all-upper-case address (EIP-55: no checksum) and normalises it', () => {
+    expect(ok(parseCreateInvoice({ ...minimal(), token: `0x${TOKEN.slice(2).toUpperCase()}` })).request.token).toBe(TOKEN)
+  })
+  it.each(['2030-02-30T00:00:00Z', '2030-04-31T00:00:00Z', '2030-01-01T25:00:00Z'])('refuses a date-time that does not exist: %s', (expires_at) => {
+    expect(fail(parseCreateInvoice({ ...minimal(), expires_at })).path).toBe('expires_at')
+  })
+})
