@@ -122,8 +122,9 @@ export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): Ou
       try {
         result = await breakerOf(merchant.id).policy.execute(async () => {
           const answer = await send({ url: merchant.webhook_url, secrets: merchant.webhook_secret, webhookId: entry.webhookId, payload: entry.payload, timeoutMs: config.webhooks.timeout_ms, at: startedAt })
-          // Count at the breaker what the outbox counts as a failure.
-          if ('error' in answer || answer.status < 200 || answer.status >= 300) throw Object.assign(new Error('attempt failed'), { answer })
+          // The breaker tracks the endpoint's health: no answer, 5xx, 408 and 429 count; a 4xx
+          // like 410 is a definite answer about one event from an endpoint that is up.
+          if ('error' in answer || answer.status >= 500 || answer.status === 408 || answer.status === 429) throw Object.assign(new Error('endpoint unhealthy'), { answer })
           return answer
         })
       } catch (error) {

@@ -4,7 +4,7 @@ import { Webhook } from 'standardwebhooks'
 
 /** How the receiver answers on one path. */
 export type ReceiverBehaviour =
-  | { kind: 'ok'; status?: number }
+  | { kind: 'ok'; status?: number; delayMs?: number }
   | { kind: 'status'; status: number; retryAfter?: string }
   /** Never answers (the sender's timeout fires). */
   | { kind: 'hang' }
@@ -81,6 +81,8 @@ export async function startWebhookReceiver(secrets: Record<string, string>): Pro
     received.push(record)
     if (behaviour.kind === 'hang') return
     if (behaviour.kind === 'reset') return void req.socket.destroy()
+    if (behaviour.kind === 'ok' && behaviour.delayMs) await new Promise((resolve) => setTimeout(resolve, behaviour.delayMs))
+    if (res.destroyed) return
     const status = !verified && behaviour.kind === 'ok' ? 401 : (record.status as number)
     record.status = status
     res.writeHead(status, behaviour.kind === 'status' && behaviour.retryAfter ? { 'retry-after': behaviour.retryAfter } : {})
