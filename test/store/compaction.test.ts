@@ -1,0 +1,86 @@
+import { randomUUID } from 'node:crypto'
+import { mkdtemp, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import type { Invoice } from '../../src/settlement/invoice.ts'
+import { openLowdbStore } from '../../src/store/lowdb-store.ts'
+
+let dir: string
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'settleproof-compact-'))
+})
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
+
+function settled(block: number, delivery: 'delivered' | 'dead' | 'retrying'): Invoice {
+  const uuid = randomUUID()
+  const tx = `0x${block.toString(16).padStart(64, '0')}` as const
+  return {
+    uuid,
+    merchantId: 'acme',
+    token: '0x833589fcd6edb6e08f4c7c32d4f71b54bda02913',
+    amount: String(1_000 + block),
+    receiveAddress: null,
+    payer: null,
+    expiresAt: null,
+    createdAt: new Date(1_700_000_000_000 + block).toISOString(),
+    status: 'settled',
+    requestHash: 'x'.repeat(64),
+    settlement: { txHash: tx, blockNumber: block, blockHash: tx, logIndex: 0, from: '0x1111111111111111111111111111111111111111', to: '0x2222222222222222222222222222222222222222', providers: ['primary', 'secondary'], detectedAt: '2030-01-01T00:00:00.000Z', settledAt: '2030-01-01T00:00:00.000Z', webhookId: `msg_${block}` },
+    delivery: { webhookId: `msg_${block}`, status: delivery, attempts: 1, lastError: null, updatedAt: '2030-01-01T00:00:00.000Z' },
+    reverted: [],
+  }
+}
+
+/** Fills a store with `history` settled and delivered invoices, compacts, and reports the hot file's size. */
+async function hotSizeAfter(history: number): Promise<{ bytes: number; sample: Invoice; path: string }> {
+  const path = join(dir, `store-${history}.json`)
+  const store = await openLowdbStore({ path })
+  const invoices = Array.from({ length: history }, (_, i) => settled(i + 1, 'delivered'))
+  for (let i = 0; i < invoices.length; i += 500) await store.transact((tx) => invoices.slice(i, i + 500).forEach((inv) => tx.putInvoice(inv)))
+  const before = (await stat(path)).size
+  expect(await store.compact(history + 1)).toBe(history)
+  // The next settlement's write is what one event costs: it no longer carries the history.
+  await store.transact((tx) => tx.putInvoice(settled(history + 10, 'retrying')))
+  const bytes = (await stat(path)).size
+  expect(bytes).toBeLessThan(before)
+  await store.close()
+  return { bytes, sample: invoices[Math.floor(history / 2)]!, path }
+}
+
+it('archives settled, notified invoices below the final block, so the hot store (and each write) stays the same size as history grows', async () => {
+  const small = await hotSizeAfter(100)
+  const large = await hotSizeAfter(3_000)
+  // Equal but for the digits of counters and block numbers: 30× the history, the same write.
+  expect(Math.abs(large.bytes - small.bytes)).toBeLessThanOrEqual(16)
+
+  // Archived invoices are still found, also after a restart, and still counted.
+  const store = await openLowdbStore({ path: large.path })
+  try {
+    expect(store.read((r) => r.getInvoice(large.sample.uuid))).toBeUndefined()
+    expect(store.hasInvoice(large.sample.uuid)).toBe(true)
+    expect(await store.findInvoice(large.sample.uuid)).toEqual(large.sample)
+    expect(store.read((r) => r.counts()).invoices.settled).toBe(3_001)
+  } finally {
+    await store.close()
+  }
+})
+
+it('keeps in the hot store what a reorg or the outbox may still need', async () => {
+  const store = await openLowdbStore({ path: join(dir, 'keep.json') })
+  try {
+    const recent = settled(500, 'delivered')
+    const pending = settled(10, 'retrying')
+    const old = settled(10, 'dead')
+    await store.transact((tx) => [recent, pending, old].forEach((inv) => tx.putInvoice(inv)))
+    expect(await store.compact(100)).toBe(1)
+    expect(store.read((r) => r.getInvoice(recent.uuid))).toBeDefined()
+    expect(store.read((r) => r.getInvoice(pending.uuid))).toBeDefined()
+    expect(store.read((r) => r.getInvoice(old.uuid))).toBeUndefined()
+    expect(await store.findInvoice(old.uuid)).toEqual(old)
+  } finally {
+    await store.close()
+  }
+})
