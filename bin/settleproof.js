@@ -7,4 +7,5 @@ if (major < 22 || (major === 22 && minor < 18)) {
   process.exit(1)
 }
 const { main } = await import('../src/cli/main.ts')
-process.exitCode = await main(process.argv.slice(2))
+// Exit as soon as the command is done: an abandoned webhook attempt after a drain timeout must not hold the process.
+process.exit(await main(process.argv.slice(2)))

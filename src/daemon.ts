@@ -1,8 +1,10 @@
+import type { Registry } from 'prom-client'
 import { createChainReader, type ChainReader } from './chain/chain-reader.ts'
 import { createRpcProvider, type RpcProvider } from './chain/rpc-provider.ts'
 import type { Config } from './config/schema.ts'
 import { createOutboxWorker, type OutboxWorker } from './delivery/outbox-worker.ts'
-import { diagnostics } from './ops/diagnostics.ts'
+import { createMetrics } from './ops/metrics.ts'
+import { opsRoutes } from './ops/ops-routes.ts'
 import { startHttpServer, type HttpServer } from './ops/http-server.ts'
 import type { Logger } from './ops/logger.ts'
 import { invoiceRoutes } from './settlement/invoice-routes.ts'
@@ -19,6 +21,7 @@ export type Daemon = {
   settlement: SettlementHandler
   outbox: OutboxWorker
   server: HttpServer
+  metrics: Registry
   /** Settles when the daemon stopped: resolves after `stop()`, rejects on a fatal error. */
   done: Promise<void>
   /** Stops reading, drains attempts in flight (up to `webhooks.drain_timeout_ms`), closes the server and flushes the store. */
@@ -68,11 +71,12 @@ export async function startDaemon(parameters: StartDaemonParameters): Promise<Da
       }
     })
     const reader = createChainReader({ config, providers, store, logger, handler: settlement.handler })
+    const metrics = createMetrics({ config, providers, reader, settlement, outbox, store })
     const server = await startHttpServer({
       host: config.server.host,
       port: config.server.port,
       logger,
-      routes: [...invoiceRoutes({ config, store, logger }), { method: 'GET', path: '/diagnostics', handle: () => ({ status: 200, body: diagnostics(reader, store, outbox) }) }],
+      routes: [...invoiceRoutes({ config, store, logger }), ...opsRoutes({ config, reader, store, outbox, metrics, startedAt: Date.now() })],
     })
     cleanup.unshift(() => server.close())
 
@@ -103,7 +107,7 @@ export async function startDaemon(parameters: StartDaemonParameters): Promise<Da
         await store.close()
       })())
     const done = Promise.all([readerDone, outboxDone]).then(() => undefined)
-    return { config, store, providers, reader, settlement, outbox, server, done, stop }
+    return { config, store, providers, reader, settlement, outbox, server, metrics, done, stop }
   } catch (error) {
     for (const step of cleanup) await step().catch(() => undefined)
     throw error

@@ -49,7 +49,10 @@ export type ReaderStatus = {
   safeHead: number | null
   lag: number | null
   maxBlockRange: number
-  providers: ProviderStatus[]
+  /** Epoch ms when the last round ended (whatever its outcome); null before the first. */
+  lastRoundAt: number | null
+  /** Each provider's breaker and, when it reports another chain id, why it is refused. */
+  providers: (ProviderStatus & { refused: string | null })[]
 }
 
 export type ChainReader = {
@@ -93,7 +96,8 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
   const rounds = new EventEmitter<RoundOutcome>()
   const disagreements = new EventEmitter<Disagreement>()
   const chainIdCheckedAt = new Map<string, number>()
-  const refusedChain = new Set<string>()
+  const refusedChain = new Map<string, string>()
+  let lastRoundAt: number | null = null
   let maxBlockRange = config.chain.max_block_range
   /** Rounds read at a shrunk range without a "too large" answer; after enough, the range doubles back. */
   let roundsSinceShrink = 0
@@ -115,7 +119,7 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
     const chainId = await provider.getChainId()
     if (chainId !== config.chain.id) {
       if (!refusedChain.has(provider.name)) logger.error({ provider: provider.name, chain_id: chainId, expected: config.chain.id }, 'provider reports another chain id: refused until it reports chain.id')
-      refusedChain.add(provider.name)
+      refusedChain.set(provider.name, `reports chain id ${chainId}, expected ${config.chain.id}`)
       chainIdCheckedAt.delete(provider.name)
       throw new ProviderError(provider.name, 'eth_chainId', 'refused', `reports chain id ${chainId}, expected ${config.chain.id}`)
     }
@@ -315,6 +319,7 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
     inRound = round()
     try {
       const outcome = await inRound
+      lastRoundAt = Date.now()
       rounds.emit(outcome)
       return outcome
     } finally {
@@ -362,7 +367,8 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
         safeHead: safe,
         lag: head === null ? null : Math.max(0, head - checkpoint),
         maxBlockRange,
-        providers: providers.map((p) => p.status()),
+        lastRoundAt,
+        providers: providers.map((p) => ({ ...p.status(), refused: refusedChain.get(p.name) ?? null })),
       }
     },
     onRound: rounds.addListener,

@@ -14,7 +14,7 @@ const TRANSFER_TOPIC = '0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a
 export type RpcMethod = 'eth_chainId' | 'eth_blockNumber' | 'eth_getLogs' | 'eth_getBlockByNumber'
 
 /** One network attempt (a retried call makes several), for metrics and logs. */
-export type RpcAttempt = { provider: string; method: RpcMethod; outcome: 'ok' | 'timeout' | RpcErrorKind; durationMs: number }
+export type RpcAttempt = { provider: string; method: RpcMethod; outcome: 'ok' | 'timeout' | 'circuit_open' | RpcErrorKind; durationMs: number }
 
 export type BreakerStateName = 'closed' | 'open' | 'half_open' | 'isolated'
 
@@ -114,6 +114,7 @@ export function createRpcProvider(parameters: CreateRpcProviderParameters): RpcP
       })
     } catch (error) {
       if (error instanceof BrokenCircuitError) {
+        attempts.emit({ provider: name, method, outcome: 'circuit_open', durationMs: 0 })
         throw new ProviderError(name, method, 'circuit_open', `circuit breaker is open; next probe in ${Math.ceil(halfOpenInMs() ?? 0)} ms`)
       }
       if (error instanceof TaskCancelledError) {

@@ -252,6 +252,10 @@ class LowdbStore implements Store {
     return done.length
   }
 
+  isOpen(): boolean {
+    return !this.#closed && this.#failure === null
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true

@@ -65,6 +65,8 @@ export interface Store {
    * @returns how many invoices were archived.
    */
   compact(finalBlock: number): Promise<number>
+  /** False once closed, or after a write failed (the store then refuses every transaction). */
+  isOpen(): boolean
   /** Waits for pending writes and releases the writer lock. */
   close(): Promise<void>
 }

@@ -1,0 +1,36 @@
+import type { ReaderStatus } from '../chain/chain-reader.ts'
+import type { Config } from '../config/schema.ts'
+
+export type Readiness = { ready: boolean; reasons: string[]; usable_providers: string[] }
+
+/**
+ * `/readyz`: ready only while the store is open and at least `quorum` providers are usable
+ * (breaker not open, not refused for reporting another chain).
+ */
+export function readiness(status: Pick<ReaderStatus, 'providers'>, quorum: number, storeOpen: boolean): Readiness {
+  const reasons: string[] = []
+  if (!storeOpen) reasons.push('store is not open')
+  const usable = status.providers.filter((p) => p.state !== 'open' && p.state !== 'isolated' && p.refused === null).map((p) => p.name)
+  if (usable.length < quorum) {
+    const unusable = status.providers.filter((p) => !usable.includes(p.name)).map((p) => `${p.name} (${p.refused ?? `breaker ${p.state}`})`)
+    reasons.push(`${usable.length} of ${status.providers.length} providers usable, quorum needs ${quorum}: ${unusable.join(', ')}`)
+  }
+  return { ready: reasons.length === 0, reasons, usable_providers: usable }
+}
+
+/**
+ * How long the main loop may go without finishing a round before `/healthz` fails: a round
+ * can legitimately spend every retry of a timed-out call, so the bound is generous.
+ */
+export function livenessBudgetMs(config: Pick<Config, 'chain' | 'rpc'>): number {
+  const worstCall = config.rpc.timeout_ms * (config.rpc.retries + 1) + config.rpc.retry_max_delay_ms * config.rpc.retries
+  return Math.max(60_000, 3 * (config.chain.poll_interval_ms + 2 * worstCall))
+}
+
+export type Liveness = { live: boolean; last_round_age_ms: number | null }
+
+/** `/healthz`: live while the main loop ticks (a round finished within the budget, or it is starting). */
+export function liveness(lastRoundAt: number | null, startedAt: number, budgetMs: number, nowMs: number): Liveness {
+  const since = lastRoundAt ?? startedAt
+  return { live: nowMs - since <= budgetMs, last_round_age_ms: lastRoundAt === null ? null : nowMs - lastRoundAt }
+}
