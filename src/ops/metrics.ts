@@ -27,6 +27,9 @@ export function createMetrics(sources: MetricsSources): Registry {
   const { config, providers, reader, settlement, outbox, store } = sources
   const register = new Registry()
   collectDefaultMetrics({ register })
+  // prom-client names three gauges with a `_total` suffix, which promtool rejects; their
+  // per-type siblings (nodejs_active_handles{type}, ...) carry the same information.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) register.removeSingleMetric(name)
   const merchants = config.merchants.map((m) => m.id)
 
   const rpcDuration = new Histogram({

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest'
+import { liveness, livenessBudgetMs, readiness } from '../../src/ops/health.ts'
+
+const provider = (name: string, state: 'closed' | 'open' | 'half_open', refused: string | null = null) => ({ name, state, refused, consecutiveFailures: 0, lastError: null, halfOpenInMs: null, latencyMs: null })
+
+describe('readiness', () => {
+  it('is ready with the store open and quorum providers usable (half-open counts as usable)', () => {
+    expect(readiness({ providers: [provider('a', 'closed'), provider('b', 'half_open'), provider('c', 'open')] }, 2, true)).toMatchObject({ ready: true, usable_providers: ['a', 'b'] })
+  })
+  it('is not ready below quorum, naming each unusable provider and why', () => {
+    const r = readiness({ providers: [provider('a', 'closed'), provider('b', 'open'), provider('c', 'closed', 'reports chain id 1, expected 8453')] }, 2, true)
+    expect(r.ready).toBe(false)
+    expect(r.reasons).toEqual(['1 of 3 providers usable, quorum needs 2: b (breaker open), c (reports chain id 1, expected 8453)'])
+  })
+  it('is not ready when the store is closed, whatever the providers', () => {
+    expect(readiness({ providers: [provider('a', 'closed'), provider('b', 'closed')] }, 2, false)).toMatchObject({ ready: false, reasons: ['store is not open'] })
+  })
+})
+
+describe('liveness', () => {
+  const config = { chain: { poll_interval_ms: 2_000 }, rpc: { timeout_ms: 10_000, retries: 2, retry_max_delay_ms: 5_000 } } as Parameters<typeof livenessBudgetMs>[0]
+  it('allows a round to spend every retry of a timed-out call', () => {
+    expect(livenessBudgetMs(config)).toBe(3 * (2_000 + 2 * (30_000 + 10_000)))
+  })
+  it('is live within the budget since the last round, or since start before the first', () => {
+    expect(liveness(1_000, 0, 500, 1_400)).toEqual({ live: true, last_round_age_ms: 400 })
+    expect(liveness(1_000, 0, 500, 1_600)).toEqual({ live: false, last_round_age_ms: 600 })
+    expect(liveness(null, 1_000, 500, 1_400)).toEqual({ live: true, last_round_age_ms: null })
+    expect(liveness(null, 1_000, 500, 1_600).live).toBe(false)
+  })
+})
