@@ -198,10 +198,15 @@ function describeFacts(facts: RpcFailureFacts, secrets: readonly string[]): stri
   return 'answer is not valid JSON-RPC'
 }
 
-/** The parts of a provider URL that may carry a key: the URL itself, its path, query and credentials. */
+/**
+ * The parts of a provider URL that may carry a key: the URL itself, host and path, each
+ * path segment and query value long enough to be a key, and credentials.
+ */
 function secretFragments(url: string): string[] {
   const parsed = new URL(url)
-  return [url, parsed.href, `${parsed.host}${parsed.pathname}`, parsed.pathname.length > 1 ? parsed.pathname : '', parsed.search, parsed.username, parsed.password]
+  const segments = parsed.pathname.split('/').filter((segment) => segment.length >= 6)
+  const queryValues = [...parsed.searchParams.values()].filter((value) => value.length >= 6)
+  return [url, parsed.href, `${parsed.host}${parsed.pathname}`, parsed.pathname.length > 1 ? parsed.pathname : '', parsed.search, parsed.username, parsed.password, ...segments, ...queryValues]
     .filter((part) => part.length >= 4)
     .sort((a, b) => b.length - a.length)
 }

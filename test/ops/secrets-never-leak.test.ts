@@ -1,0 +1,107 @@
+import { randomUUID } from 'node:crypto'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import got from 'got'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { stringify } from 'yaml'
+import { freePort } from '../support/anvil.ts'
+import { runCli, startCli, waitForOutput } from '../support/cli.ts'
+import { eventually, merchantAddress } from '../support/daemon-harness.ts'
+import { startChainFixture, type ChainFixture } from '../support/reader-harness.ts'
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts'
+
+let chain: ChainFixture
+let receiver: WebhookReceiver
+let configPath: string
+let port: number
+const secrets: Record<string, string> = {}
+const secretOf = (id: string) => `whsec_${Buffer.from(`super-secret-hmac-key-of-${id}`).toString('base64')}`
+
+beforeAll(async () => {
+  chain = await startChainFixture()
+  for (const [i, proxy] of chain.proxies.entries()) secrets[`RPC_URL_${i + 1}`] = `${proxy.url}/v3/sk_live_provider${i}_9f8e7d6c?apikey=qk_provider${i}_5a4b3c2d`
+  for (const id of ['acme', 'globex']) {
+    secrets[`${id.toUpperCase()}_WEBHOOK_SECRET`] = secretOf(id)
+    secrets[`${id.toUpperCase()}_API_KEY`] = `sk_api_${id}_1a2b3c4d5e6f`
+  }
+  receiver = await startWebhookReceiver({ '/acme': secretOf('acme'), '/globex': secretOf('globex') })
+  port = await freePort()
+  configPath = join(chain.dir, 'skill.yaml')
+  await writeFile(
+    configPath,
+    stringify({
+      chain: { id: chain.anvil.chainId, confirmations: 1, start_block: 1, poll_interval_ms: 50 },
+      providers: [1, 2, 3].map((i) => ({ name: ['primary', 'secondary', 'tertiary'][i - 1], url: `\${RPC_URL_${i}}` })),
+      breaker: { failure_threshold: 3, success_threshold: 1, open_ms: 300 },
+      rpc: { timeout_ms: 500, retries: 1, retry_initial_delay_ms: 5, retry_max_delay_ms: 10 },
+      storage: { path: join(chain.dir, 'data', 'store.json') },
+      dlq: { path: join(chain.dir, 'data', 'dlq.jsonl') },
+      server: { host: '127.0.0.1', port },
+      webhooks: { max_attempts: 2, initial_delay_ms: 10, max_delay_ms: 20, timeout_ms: 300 },
+      log: { level: 'trace' },
+      merchants: ['acme', 'globex'].map((id, i) => ({
+        id,
+        webhook_url: `${receiver.url}/${id}`,
+        webhook_secret: `\${${id.toUpperCase()}_WEBHOOK_SECRET}`,
+        api_key: `\${${id.toUpperCase()}_API_KEY}`,
+        receive_addresses: [chain.merchantAddresses[i]],
+        tokens: [chain.token.address],
+      })),
+    }),
+  )
+})
+afterAll(async () => {
+  await receiver.close()
+  await chain.close()
+})
+
+/** Every secret, and the parts of it that would give it away. */
+function forbidden(): string[] {
+  const parts = new Set<string>()
+  for (const value of Object.values(secrets)) {
+    parts.add(value)
+    if (value.startsWith('whsec_')) parts.add(value.slice(6))
+    for (const match of value.matchAll(/(sk|qk)_[a-z0-9_]+/g)) parts.add(match[0])
+  }
+  return [...parts]
+}
+
+it('never writes a webhook secret, an API key or a provider URL to a log line, a metric, a status or an error message, library errors included', async () => {
+  // Faults that make libraries produce errors carrying the URL: a provider that echoes its own
+  // URL and key in a JSON-RPC error, one that resets connections, a merchant that fails.
+  chain.proxies[0]!.setFault({ kind: 'rpc-error', code: -32000, message: `upstream ${secrets.RPC_URL_1} refused key sk_live_provider0_9f8e7d6c` })
+  chain.proxies[1]!.setFault({ kind: 'down' })
+  receiver.setBehaviour('/acme', { kind: 'status', status: 500 })
+  const daemon = startCli(['run', '--config', configPath], { env: secrets })
+  const outputs: string[] = []
+  try {
+    await waitForOutput(daemon, /reading the chain/)
+    const api = (key: string) => got.extend({ prefixUrl: `http://127.0.0.1:${port}/v1`, headers: { authorization: `Bearer ${key}` }, throwHttpErrors: false, retry: { limit: 0 } })
+    outputs.push((await api('sk_api_acme_wrong').post('invoices', { json: {} })).body)
+    outputs.push((await api(secrets.ACME_API_KEY!).post('invoices', { body: '{not json' })).body)
+    outputs.push((await api(secrets.ACME_API_KEY!).post('invoices', { json: { uuid: randomUUID(), token: chain.token.address, amount: 'lots' } })).body)
+    await eventually(() => /provider call failed/.test(daemon.output.stdout), 10_000, 'provider errors logged')
+    chain.proxies[1]!.setFault({ kind: 'none' })
+    chain.proxies[0]!.setFault({ kind: 'none' })
+    const uuid = randomUUID()
+    expect((await api(secrets.ACME_API_KEY!).post('invoices', { json: { uuid, token: chain.token.address, amount: '4242' } })).statusCode).toBe(201)
+    await chain.token.transfer(chain.payer, merchantAddress(chain, 'acme'), 4242n)
+    await eventually(() => /webhook dead-lettered/.test(daemon.output.stdout), 15_000, 'a dead letter')
+    for (const path of ['/metrics', '/diagnostics', '/readyz', '/healthz']) outputs.push((await got(`http://127.0.0.1:${port}${path}`, { throwHttpErrors: false })).body)
+    outputs.push((await runCli(['status', '--json', '--config', configPath], { env: secrets })).stdout)
+    outputs.push((await runCli(['status', '--config', configPath], { env: secrets })).stdout)
+    const invalid = await runCli(['check-config', '--config', configPath], { env: { ...secrets, RPC_URL_2: `not a url ${secrets.RPC_URL_2}` } })
+    expect(invalid.code).toBe(78)
+    outputs.push(invalid.stdout, invalid.stderr)
+  } finally {
+    daemon.kill('SIGTERM')
+    await daemon.exited
+  }
+  outputs.push(daemon.output.stdout, daemon.output.stderr)
+  // The run produced the lines this test is about.
+  const all = outputs.join('\n')
+  for (const expected of ['provider call failed', 'JSON-RPC error -32000', 'webhook attempt failed', 'webhook dead-lettered', 'settleproof_rpc_requests_total', 'invalid URL']) expect(all).toContain(expected)
+  for (const secret of forbidden()) expect(all, `leaked: ${secret}`).not.toContain(secret)
+  // Every log line is JSON.
+  for (const line of daemon.output.stdout.split('\n').filter(Boolean)) expect(() => JSON.parse(line)).not.toThrow()
+})
