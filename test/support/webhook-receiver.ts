@@ -80,10 +80,16 @@ export async function startWebhookReceiver(secrets: Record<string, string>): Pro
     }
     received.push(record)
     if (behaviour.kind === 'hang') return
-    if (behaviour.kind === 'reset') return void req.socket.destroy()
+    // Until the answer is written the merchant has not answered: a delayed 200 is not yet a delivery.
+    const answer = record.status
+    record.status = 'hang'
+    if (behaviour.kind === 'reset') {
+      record.status = 'reset'
+      return void req.socket.destroy()
+    }
     if (behaviour.kind === 'ok' && behaviour.delayMs) await new Promise((resolve) => setTimeout(resolve, behaviour.delayMs))
     if (res.destroyed) return
-    const status = !verified && behaviour.kind === 'ok' ? 401 : (record.status as number)
+    const status = !verified && behaviour.kind === 'ok' ? 401 : (answer as number)
     record.status = status
     res.writeHead(status, behaviour.kind === 'status' && behaviour.retryAfter ? { 'retry-after': behaviour.retryAfter } : {})
     res.end(status < 300 ? '{"ok":true}' : '{"ok":false}')

@@ -15,13 +15,17 @@ is locked by another process or unreadable, a reorg deeper than chain.reorg_wind
 export async function run(options: { config?: string | undefined }): Promise<ExitCode> {
   const { config } = loadConfig({ path: options.config })
   const logger = createLogger(config.log.level)
+  // Handlers go in before anything starts: a SIGTERM during start-up must stop cleanly, not kill.
+  let stopRequested: NodeJS.Signals | null = null
+  let onSignal = (signal: NodeJS.Signals) => void (stopRequested = signal)
+  process.once('SIGTERM', (signal) => onSignal(signal))
+  process.once('SIGINT', (signal) => onSignal(signal))
   const daemon = await startDaemon({ config, logger })
-  const stop = (signal: NodeJS.Signals) => {
-    logger.info({ component: 'daemon', signal }, 'stopping')
+  onSignal = (signal) => {
+    logger.info({ component: 'daemon', signal }, 'stopping: no new reads, draining webhook attempts')
     void daemon.stop()
   }
-  process.once('SIGTERM', stop)
-  process.once('SIGINT', stop)
+  if (stopRequested !== null) onSignal(stopRequested)
   try {
     await daemon.done
     await daemon.stop()
