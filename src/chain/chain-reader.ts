@@ -202,10 +202,11 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
 
   function accept(observation: RangeObservation, witnesses: string[][], answers: readonly { provider: string; observation: RangeObservation }[]): AcceptedLog[] {
     const accepted: AcceptedLog[] = []
+    const byFingerprint = answers.map((a) => ({ provider: a.provider, logs: new Map(a.observation.logs.map((l) => [logFingerprint(l), l])) }))
     observation.logs.forEach((agreed, i) => {
       // The block time is kept only when every witness reported the same one.
       const fingerprint = logFingerprint(agreed)
-      const times = new Set(answers.filter((a) => witnesses[i]!.includes(a.provider)).map((a) => a.observation.logs.find((l) => logFingerprint(l) === fingerprint)?.blockTimestamp))
+      const times = new Set(byFingerprint.filter((a) => witnesses[i]!.includes(a.provider)).map((a) => a.logs.get(fingerprint)?.blockTimestamp))
       const { blockTimestamp, ...rest } = agreed
       const log = times.size === 1 && blockTimestamp !== undefined ? agreed : rest
       const transfer = decodeTransfer(log)

@@ -22,6 +22,8 @@ export type RpcFailureFacts = {
   rpcMessage?: string
   /** The body was not JSON-RPC, or the result had the wrong shape. */
   malformed?: boolean
+  /** The answer was larger than the client accepts (viem's 10 MiB limit): too many logs for one call. */
+  bodyTooLarge?: boolean
 }
 
 /**
@@ -40,6 +42,7 @@ function isServerErrorCode(code: number): boolean {
 }
 
 export function classifyRpcError(facts: RpcFailureFacts): RpcErrorKind {
+  if (facts.bodyTooLarge) return 'range_too_large'
   if (facts.rpcMessage !== undefined && NOT_YET_OR_RATE_LIMITED.test(facts.rpcMessage)) return 'transient'
   if (facts.rpcMessage !== undefined && RANGE_TOO_LARGE.test(facts.rpcMessage)) return 'range_too_large'
   if (facts.timedOut || facts.network) return 'transient'

@@ -61,9 +61,10 @@ export function agreeOnRange(answers: readonly { provider: string; observation: 
   }))
   const agreement = agree(fingerprinted, quorum)
   if (!agreement.agreed) return agreement
+  const held = fingerprinted.map(({ provider, value }) => ({ provider, fingerprints: new Set(value.logs.map(logFingerprint)) }))
   const witnesses = agreement.value.logs.map((log) => {
     const fingerprint = logFingerprint(log)
-    return answers.filter(({ observation }) => observation.logs.some((other) => logFingerprint(other) === fingerprint)).map(({ provider }) => provider)
+    return held.filter(({ fingerprints }) => fingerprints.has(fingerprint)).map(({ provider }) => provider)
   })
   return { agreed: true, observation: agreement.value, witnesses, providers: agreement.providers, dissenters: agreement.dissenters }
 }

@@ -1,4 +1,4 @@
-import { HttpRequestError, RpcRequestError, TimeoutError } from 'viem'
+import { HttpRequestError, ResponseBodyTooLargeError, RpcRequestError, TimeoutError } from 'viem'
 import { TaskCancelledError } from 'cockatiel'
 import type { RpcFailureFacts } from './classify-rpc-error.ts'
 
@@ -10,7 +10,8 @@ import type { RpcFailureFacts } from './classify-rpc-error.ts'
 export function rpcFailureFacts(error: unknown): RpcFailureFacts {
   const facts: RpcFailureFacts = {}
   for (let current: unknown = error, depth = 0; current instanceof Error && depth < 10; current = current.cause, depth++) {
-    if (current instanceof TaskCancelledError || current instanceof TimeoutError) facts.timedOut = true
+    if (current instanceof ResponseBodyTooLargeError) facts.bodyTooLarge = true
+    else if (current instanceof TaskCancelledError || current instanceof TimeoutError) facts.timedOut = true
     else if (current instanceof HttpRequestError) {
       if (current.status !== undefined) facts.httpStatus = current.status
     } else if (current instanceof RpcRequestError) {

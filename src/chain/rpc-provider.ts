@@ -191,6 +191,7 @@ function checkAgainstFilter(log: ObservedLog, filter: TransferFilter): string | 
 }
 
 function describeFacts(facts: RpcFailureFacts, secrets: readonly string[]): string {
+  if (facts.bodyTooLarge) return 'answer larger than the client accepts (too many logs for one call)'
   if (facts.timedOut) return 'timed out'
   if (facts.network) return 'connection failed'
   if (facts.httpStatus !== undefined) return `HTTP ${facts.httpStatus}`

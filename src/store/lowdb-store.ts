@@ -75,6 +75,8 @@ const isFinal = (state: OutboxState) => state === 'delivered' || state === 'dead
 type Overlay = {
   chain?: ChainState
   invoices: Map<string, Invoice>
+  /** Open invoices staged by this transaction, by open key: matching must see them without a scan. */
+  opened: Map<string, Set<string>>
   outbox: Map<string, OutboxEntry>
   processed: Map<string, ProcessedTransfer[]>
 }
@@ -146,7 +148,7 @@ class LowdbStore implements Store {
       openInvoices: (merchantId, token, amount) => {
         const key = openKey(merchantId, token, amount)
         const uuids = new Set(this.#open.get(key))
-        for (const staged of overlay?.invoices.values() ?? []) if (openKey(staged.merchantId, staged.token, staged.amount) === key) uuids.add(staged.uuid)
+        for (const uuid of overlay?.opened.get(key) ?? []) uuids.add(uuid)
         return [...uuids]
           .map((uuid) => invoice(uuid)!)
           .filter((inv) => inv.status === 'open')
@@ -177,11 +179,19 @@ class LowdbStore implements Store {
 
   async transact<T>(fn: (tx: StoreTx) => T): Promise<T> {
     if (this.#closed || this.#failure !== null) throw this.#failure ?? new StoreClosedError(this.location)
-    const overlay: Overlay = { invoices: new Map(), outbox: new Map(), processed: new Map() }
+    const overlay: Overlay = { invoices: new Map(), opened: new Map(), outbox: new Map(), processed: new Map() }
     const tx: StoreTx = {
       ...this.#reader(overlay),
       putChainState: (state) => void (overlay.chain = state),
-      putInvoice: (invoice) => void overlay.invoices.set(invoice.uuid, invoice),
+      putInvoice: (invoice) => {
+        overlay.invoices.set(invoice.uuid, invoice)
+        if (invoice.status === 'open') {
+          const key = openKey(invoice.merchantId, invoice.token, invoice.amount)
+          let set = overlay.opened.get(key)
+          if (set === undefined) overlay.opened.set(key, (set = new Set()))
+          set.add(invoice.uuid)
+        }
+      },
       putOutboxEntry: (entry) => void overlay.outbox.set(entry.webhookId, entry),
       putProcessedTransfers: (identity, transfers) => void overlay.processed.set(identity, [...transfers]),
     }

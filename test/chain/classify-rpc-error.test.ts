@@ -153,3 +153,10 @@ describe('messages that mention a range but mean "not yet" or "slow down" (found
     expect(classifyRpcError({ rpcCode: -32614, rpcMessage: 'eth_getLogs is limited to a 10,000 range' })).toBe('range_too_large')
   })
 })
+
+describe('an answer too large for the client (viem refuses bodies over 10 MiB)', () => {
+  it('shrinks the range like a "range too large" error, whatever else is known', () => {
+    expect(classifyRpcError({ bodyTooLarge: true })).toBe('range_too_large')
+    expect(classifyRpcError({ bodyTooLarge: true, httpStatus: 200 })).toBe('range_too_large')
+  })
+})
