@@ -10,6 +10,8 @@ import { StoreCorruptError } from './errors.ts'
  */
 export class DurableJsonFile<T> implements Adapter<T> {
   readonly path: string
+  /** Size of the last document written, in bytes. */
+  lastWriteBytes = 0
   readonly #validate: (value: unknown) => string | undefined
 
   /** `validate` returns why a parsed document is not a store, or undefined when it is. */
@@ -40,6 +42,7 @@ export class DurableJsonFile<T> implements Adapter<T> {
   async write(data: T): Promise<void> {
     // Serialise before the first await so later in-memory changes cannot tear this snapshot.
     const text = JSON.stringify(data)
+    this.lastWriteBytes = Buffer.byteLength(text)
     const temporary = join(dirname(this.path), `.${basename(this.path)}.${process.pid}.tmp`)
     const file = await open(temporary, 'w', 0o600)
     try {

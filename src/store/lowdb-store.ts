@@ -2,74 +2,77 @@ import { mkdir } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { Low } from 'lowdb'
 import type { ChainState } from '../chain/chain-state.ts'
-import { OUTBOX_STATES, type OutboxEntry, type OutboxState } from '../delivery/outbox-entry.ts'
-import { invoiceStatus, type Invoice } from '../settlement/invoice.ts'
+import type { OutboxEntry } from '../delivery/outbox-entry.ts'
+import type { Invoice } from '../settlement/invoice.ts'
 import { DurableJsonFile } from './durable-json-file.ts'
 import { StoreClosedError, StoreWriteError } from './errors.ts'
 import { InvoiceArchive } from './invoice-archive.ts'
+import { Journal, readJournal } from './journal.ts'
+import { applyChanges, countDocument, emptyDocument, isFinal, validateDocument, type Changes, type Document } from './lowdb-document.ts'
 import type { ProcessedTransfer, Store, StoreCounts, StoreReader, StoreTx } from './store.ts'
 import { acquireWriterLock, type WriterLock } from './writer-lock.ts'
 
-const FORMAT = 'settleproof-store'
-const VERSION = 1
-
-/** The document the lowdb backend keeps. Private to this backend. */
-type Document = {
-  format: typeof FORMAT
-  version: typeof VERSION
-  chain: ChainState | null
-  invoices: Record<string, Invoice>
-  /** Pending entries only: final ones leave and are counted in `totals`. */
-  outbox: Record<string, OutboxEntry>
-  processed: Record<string, ProcessedTransfer[]>
-  totals: { settledArchived: number; delivered: number; dead: number }
-}
-
 export type OpenLowdbStoreParameters = { path: string }
 
+/** The journal is folded into a new snapshot once it outgrows this, or the last snapshot. */
+const MIN_JOURNAL_BYTES_BEFORE_SNAPSHOT = 4 * 1024 * 1024
+
 /**
- * Opens (or creates) the lowdb JSON store: takes the writer lock, then reads the file and
- * its archive (`<path>.archive.jsonl`).
+ * Loads the state: the lowdb snapshot, then every journal record it does not include yet.
+ * @throws {StoreCorruptError}
+ */
+async function loadDocument(path: string): Promise<{ adapter: DurableJsonFile<Document>; document: Document; nextSeq: number; validJournalBytes: number }> {
+  const adapter = new DurableJsonFile<Document>(path, validateDocument)
+  const document = (await adapter.read()) ?? emptyDocument()
+  const journal = await readJournal(`${path}.journal`)
+  let seq = document.journalSeq
+  for (const changes of journal.records) {
+    if (changes.seq <= document.journalSeq) continue // already in the snapshot (a crash came between snapshot and reset)
+    applyChanges(document, changes)
+    seq = changes.seq
+  }
+  return { adapter, document, nextSeq: seq + 1, validJournalBytes: journal.validBytes }
+}
+
+/**
+ * Opens (or creates) the lowdb store: takes the writer lock, reads the snapshot
+ * (`<path>`), replays the journal (`<path>.journal`) and indexes the archive
+ * (`<path>.archive.jsonl`).
  * @throws {StoreLockedError} another process holds the store.
- * @throws {StoreCorruptError} the file is not a store; it is not modified.
+ * @throws {StoreCorruptError} the files are not a store; they are not modified.
  */
 export async function openLowdbStore(parameters: OpenLowdbStoreParameters): Promise<Store> {
   const path = resolve(parameters.path)
   await mkdir(dirname(path), { recursive: true })
   const lock = await acquireWriterLock(path)
   try {
-    const adapter = new DurableJsonFile<Document>(path, validateDocument)
+    const { adapter, document, nextSeq, validJournalBytes } = await loadDocument(path)
     await adapter.removeLeftovers()
-    const db = new Low<Document>(adapter, emptyDocument())
-    await db.read()
+    const db = new Low<Document>(adapter, document)
+    db.data = document
+    const journal = await Journal.open(`${path}.journal`, validJournalBytes)
     const archive = await InvoiceArchive.open(`${path}.archive.jsonl`)
-    return new LowdbStore(path, db, lock, archive)
+    return new LowdbStore(path, adapter, db, journal, nextSeq, lock, archive)
   } catch (error) {
     await lock.release()
     throw error
   }
 }
 
-function emptyDocument(): Document {
-  return { format: FORMAT, version: VERSION, chain: null, invoices: {}, outbox: {}, processed: {}, totals: { settledArchived: 0, delivered: 0, dead: 0 } }
-}
-
-function validateDocument(value: unknown): string | undefined {
-  if (value === null || typeof value !== 'object') return 'not a JSON object'
-  const document = value as Partial<Document>
-  if (document.format !== FORMAT) return 'not a settleproof store'
-  if (document.version !== VERSION) return `store version ${String(document.version)} is not supported by this release`
-  for (const key of ['invoices', 'outbox', 'processed', 'totals'] as const) {
-    if (document[key] === undefined) (document as Record<string, unknown>)[key] = emptyDocument()[key]
-    else if (typeof document[key] !== 'object' || document[key] === null) return `"${key}" is not an object`
-  }
-  return undefined
+/**
+ * Reads the store without taking the writer lock, for `settleproof status` while the daemon
+ * runs: the snapshot is only ever replaced whole and the journal only appended to.
+ * @throws {StoreCorruptError}
+ */
+export async function readLowdbStoreSnapshot(path: string): Promise<{ chain: ChainState | null; counts: StoreCounts } | null> {
+  const { document } = await loadDocument(resolve(path))
+  if (document.chain === null && Object.keys(document.invoices).length === 0 && document.journalSeq === 0 && Object.keys(document.outbox).length === 0) return null
+  return { chain: document.chain, counts: countDocument(document, Date.now()) }
 }
 
 const openKey = (merchantId: string, token: string, amount: string) => `${merchantId}|${token}|${amount}`
 const byAge = (a: { createdAt: string; uuid?: string; webhookId?: string }, b: { createdAt: string; uuid?: string; webhookId?: string }) =>
   a.createdAt.localeCompare(b.createdAt) || (a.uuid ?? a.webhookId ?? '').localeCompare(b.uuid ?? b.webhookId ?? '')
-const isFinal = (state: OutboxState) => state === 'delivered' || state === 'dead'
 
 /** Changes staged by one transaction; applied to the document only when it returns. */
 type Overlay = {
@@ -81,60 +84,46 @@ type Overlay = {
   processed: Map<string, ProcessedTransfer[]>
 }
 
-
-function countDocument(data: Document, nowMs: number): StoreCounts {
-  const outbox = Object.fromEntries(OUTBOX_STATES.map((s) => [s, 0])) as Record<OutboxState, number>
-  const queueDepth: Record<string, number> = {}
-  for (const entry of Object.values(data.outbox)) {
-    outbox[entry.state]++
-    queueDepth[entry.merchantId] = (queueDepth[entry.merchantId] ?? 0) + 1
-  }
-  outbox.delivered += data.totals.delivered
-  outbox.dead += data.totals.dead
-  const invoices = { open: 0, expired: 0, settled: data.totals.settledArchived }
-  for (const invoice of Object.values(data.invoices)) invoices[invoiceStatus(invoice, nowMs)]++
-  return { invoices, outbox, queueDepth }
-}
-
-/**
- * Reads a store file without taking the writer lock, for `settleproof status` while the
- * daemon runs: the file is only ever replaced whole (rename), so a read sees one commit.
- * @throws {StoreCorruptError}
- */
-export async function readLowdbStoreSnapshot(path: string): Promise<{ chain: ChainState | null; counts: StoreCounts } | null> {
-  const document = await new DurableJsonFile<Document>(resolve(path), validateDocument).read()
-  return document === null ? null : { chain: document.chain, counts: countDocument(document, Date.now()) }
-}
-
 class LowdbStore implements Store {
   readonly location: string
   readonly #db: Low<Document>
+  readonly #adapter: DurableJsonFile<Document>
+  readonly #journal: Journal
   readonly #lock: WriterLock
   readonly #archive: InvoiceArchive
   /** Open invoices by merchant, token and amount: the matching hot path never scans. */
   readonly #open = new Map<string, Set<string>>()
-  /** Bumped by every committed transaction; `#persisted` trails it until the write lands. */
-  #version = 0
-  #persisted = 0
+  /** Journal lines committed in memory, waiting for the writer. */
+  #pending: string[] = []
+  #nextSeq: number
+  /** Highest seq committed in memory; `#persisted` trails it until the journal write lands. */
+  #committed: number
+  #persisted: number
+  #snapshotBytes = 0
   #writer: Promise<void> | null = null
   #failure: unknown = null
   #closed = false
 
-  constructor(location: string, db: Low<Document>, lock: WriterLock, archive: InvoiceArchive) {
+  constructor(location: string, adapter: DurableJsonFile<Document>, db: Low<Document>, journal: Journal, nextSeq: number, lock: WriterLock, archive: InvoiceArchive) {
     this.location = location
+    this.#adapter = adapter
     this.#db = db
+    this.#journal = journal
+    this.#nextSeq = nextSeq
+    this.#committed = nextSeq - 1
+    this.#persisted = nextSeq - 1
     this.#lock = lock
     this.#archive = archive
-    for (const invoice of Object.values(db.data.invoices)) this.#index(invoice)
+    for (const invoice of Object.values(db.data.invoices)) this.#index(invoice, undefined)
   }
 
-  #index(invoice: Invoice, previous?: Invoice) {
+  #index = (next: Invoice | undefined, previous: Invoice | undefined) => {
     if (previous?.status === 'open') this.#open.get(openKey(previous.merchantId, previous.token, previous.amount))?.delete(previous.uuid)
-    if (invoice.status === 'open') {
-      const key = openKey(invoice.merchantId, invoice.token, invoice.amount)
+    if (next?.status === 'open') {
+      const key = openKey(next.merchantId, next.token, next.amount)
       let set = this.#open.get(key)
       if (set === undefined) this.#open.set(key, (set = new Set()))
-      set.add(invoice.uuid)
+      set.add(next.uuid)
     }
   }
 
@@ -164,21 +153,16 @@ class LowdbStore implements Store {
           .slice(0, limit)
       },
       processedTransfers: (identity) => overlay?.processed.get(identity) ?? data.processed[identity] ?? [],
-      counts: (nowMs) => this.#counts(nowMs ?? Date.now()),
+      counts: (nowMs) => countDocument(data, nowMs ?? Date.now()),
     }
   }
-
-  #counts(nowMs: number): StoreCounts {
-    return countDocument(this.#db.data, nowMs)
-  }
-
 
   read<T>(fn: (reader: StoreReader) => T): T {
     return fn(this.#reader())
   }
 
   async transact<T>(fn: (tx: StoreTx) => T): Promise<T> {
-    if (this.#closed || this.#failure !== null) throw this.#failure ?? new StoreClosedError(this.location)
+    this.#assertOpen()
     const overlay: Overlay = { invoices: new Map(), opened: new Map(), outbox: new Map(), processed: new Map() }
     const tx: StoreTx = {
       ...this.#reader(overlay),
@@ -197,32 +181,25 @@ class LowdbStore implements Store {
     }
     const result = fn(tx) // a throw leaves the overlay unapplied: nothing happened
     if (overlay.chain === undefined && overlay.invoices.size === 0 && overlay.outbox.size === 0 && overlay.processed.size === 0) return result
-    this.#apply(overlay)
-    const version = ++this.#version
-    // Several transactions committed while one write runs share the next write.
-    while (this.#persisted < version) {
-      if (this.#failure !== null) throw this.#failure
-      await this.#flush()
-    }
+    const changes: Changes = { seq: this.#nextSeq }
+    if (overlay.chain !== undefined) changes.chain = overlay.chain
+    if (overlay.invoices.size > 0) changes.invoices = [...overlay.invoices.values()]
+    if (overlay.outbox.size > 0) changes.outbox = [...overlay.outbox.values()]
+    if (overlay.processed.size > 0) changes.processed = [...overlay.processed]
+    await this.#commit(changes)
     return result
   }
 
-  #apply(overlay: Overlay) {
-    const data = this.#db.data
-    if (overlay.chain !== undefined) data.chain = overlay.chain
-    for (const invoice of overlay.invoices.values()) {
-      this.#index(invoice, data.invoices[invoice.uuid])
-      data.invoices[invoice.uuid] = invoice
-    }
-    for (const entry of overlay.outbox.values()) {
-      if (isFinal(entry.state)) {
-        if (data.outbox[entry.webhookId] !== undefined || entry.attempts > 0) data.totals[entry.state === 'delivered' ? 'delivered' : 'dead']++
-        delete data.outbox[entry.webhookId]
-      } else data.outbox[entry.webhookId] = entry
-    }
-    for (const [identity, transfers] of overlay.processed) {
-      if (transfers.length === 0) delete data.processed[identity]
-      else data.processed[identity] = transfers
+  /** Applies in memory at once (later transactions see it), then waits until the journal holds it. */
+  async #commit(changes: Changes): Promise<void> {
+    applyChanges(this.#db.data, changes, this.#index)
+    this.#nextSeq = changes.seq + 1
+    this.#committed = changes.seq
+    this.#pending.push(`${JSON.stringify(changes)}\n`)
+    // Transactions committed while a write runs share the next write.
+    while (this.#persisted < changes.seq) {
+      if (this.#failure !== null) throw this.#failure
+      await this.#flush()
     }
   }
 
@@ -235,7 +212,7 @@ class LowdbStore implements Store {
   }
 
   async compact(finalBlock: number): Promise<number> {
-    if (this.#closed || this.#failure !== null) throw this.#failure ?? new StoreClosedError(this.location)
+    this.#assertOpen()
     const data = this.#db.data
     const done = Object.values(data.invoices).filter(
       (invoice) =>
@@ -244,22 +221,16 @@ class LowdbStore implements Store {
         invoice.settlement.blockNumber < finalBlock &&
         (invoice.delivery?.status === 'delivered' || invoice.delivery?.status === 'dead'),
     )
-    const staleProcessed = Object.entries(data.processed).filter(([, transfers]) => transfers.every((t) => t.block < finalBlock))
-    if (done.length === 0 && staleProcessed.length === 0) return 0
+    const dropped = Object.entries(data.processed)
+      .filter(([, transfers]) => transfers.every((t) => t.block < finalBlock))
+      .map(([identity]) => identity)
+    if (done.length === 0 && dropped.length === 0) return 0
     // Archive first: a crash between the two steps leaves an invoice in both places, never in neither.
     await this.#archive.append(done)
-    for (const invoice of done) {
-      if (data.invoices[invoice.uuid] !== invoice) continue // changed meanwhile: archived copy is superseded on the next pass
-      delete data.invoices[invoice.uuid]
-      data.totals.settledArchived++
-    }
-    for (const [identity] of staleProcessed) delete data.processed[identity]
-    const version = ++this.#version
-    while (this.#persisted < version) {
-      if (this.#failure !== null) throw this.#failure
-      await this.#flush()
-    }
-    return done.length
+    // An invoice changed meanwhile (a reorg reopened it) stays: its archived copy is superseded.
+    const archived = done.filter((invoice) => data.invoices[invoice.uuid] === invoice).map((invoice) => invoice.uuid)
+    await this.#commit({ seq: this.#nextSeq, archived, dropped })
+    return archived.length
   }
 
   isOpen(): boolean {
@@ -270,19 +241,40 @@ class LowdbStore implements Store {
     if (this.#closed) return
     this.#closed = true
     try {
-      while (this.#persisted < this.#version && this.#failure === null) await this.#flush()
+      while (this.#persisted < this.#committed && this.#failure === null) await this.#flush()
+      // A clean stop leaves everything in the snapshot and an empty journal.
+      if (this.#failure === null && this.#journal.bytes > 0) await this.#snapshot()
     } finally {
+      await this.#journal.close().catch(() => undefined)
       await this.#lock.release()
     }
+  }
+
+  #assertOpen() {
+    if (this.#failure !== null) throw this.#failure
+    if (this.#closed) throw new StoreClosedError(this.location)
+  }
+
+  async #snapshot(): Promise<void> {
+    this.#db.data.journalSeq = this.#persisted
+    await this.#db.write()
+    await this.#journal.reset()
   }
 
   #flush(): Promise<void> {
     this.#writer ??= (async () => {
       try {
-        while (this.#persisted < this.#version && this.#failure === null) {
-          const target = this.#version
-          await this.#db.write()
-          this.#persisted = target
+        while (this.#pending.length > 0 && this.#failure === null) {
+          const lines = this.#pending.join('')
+          const upTo = this.#committed
+          this.#pending = []
+          await this.#journal.append(lines)
+          this.#persisted = upTo
+          // Amortised: a snapshot costs the size of the store, and comes once the journal has grown by as much.
+          if (this.#journal.bytes > Math.max(MIN_JOURNAL_BYTES_BEFORE_SNAPSHOT, this.#snapshotBytes) && this.#pending.length === 0) {
+            await this.#snapshot()
+            this.#snapshotBytes = this.#adapter.lastWriteBytes
+          }
         }
       } catch (error) {
         this.#failure = new StoreWriteError(this.location, error)

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
+import { readLowdbStoreSnapshot } from '../../src/store/lowdb-store.ts'
 import { TEST_WEBHOOK_SECRET } from '../support/config.ts'
 import { runCli, startCli, waitForOutput } from '../support/cli.ts'
 import { startChainFixture, type ChainFixture } from '../support/reader-harness.ts'
@@ -53,7 +54,7 @@ describe('settleproof run (real child processes and signals)', () => {
 
     first.kill('SIGKILL')
     await first.exited
-    const checkpointAtKill = JSON.parse(await readFile(storePath, 'utf8')).chain.checkpoint as number
+    const checkpointAtKill = (await readLowdbStoreSnapshot(storePath))!.chain!.checkpoint
 
     const paidWhileDown = await chain.token.transfer(chain.payer, chain.merchantAddresses[0]!, 1_003n)
     const third = startCli(['run', '--config', configPath], { env: env() })

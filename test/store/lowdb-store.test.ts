@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { initialChainState } from '../../src/chain/chain-state.ts'
 import { StoreCorruptError, StoreLockedError } from '../../src/store/errors.ts'
-import { openLowdbStore } from '../../src/store/lowdb-store.ts'
+import { openLowdbStore, readLowdbStoreSnapshot } from '../../src/store/lowdb-store.ts'
 
 let dir: string
 let count = 0
@@ -24,7 +24,8 @@ describe('lowdb store', () => {
     const path = fresh()
     const store = await openLowdbStore({ path })
     await store.transact((tx) => tx.putChainState({ ...initialChainState(7, 100), checkpoint: 123 }))
-    expect(JSON.parse(await readFile(path, 'utf8')).chain.checkpoint).toBe(123)
+    // Durable before close: another reader of the files (snapshot + journal) sees it.
+    expect((await readLowdbStoreSnapshot(path))?.chain?.checkpoint).toBe(123)
     await store.close()
     const again = await openLowdbStore({ path })
     expect(again.read((r) => r.getChainState())).toMatchObject({ chainId: 7, checkpoint: 123 })
@@ -43,7 +44,7 @@ describe('lowdb store', () => {
     ).rejects.toThrow('consumer bug')
     expect(store.read((r) => r.getChainState())?.checkpoint).toBe(1)
     await store.close()
-    expect(JSON.parse(await readFile(path, 'utf8')).chain.checkpoint).toBe(1)
+    expect((await readLowdbStoreSnapshot(path))?.chain?.checkpoint).toBe(1)
   })
 
   it('groups transactions committed during one write into the next write, all acknowledged in order', async () => {
@@ -106,14 +107,44 @@ describe('lowdb store', () => {
       await exited
       const commits = [...out.matchAll(/committed (\d+)/g)].map((m) => Number(m[1]))
       if (commits.length > 0) acknowledged = Math.max(acknowledged, commits.at(-1)!)
-      const onDisk = JSON.parse(await readFile(path, 'utf8'))
-      expect(onDisk.chain.checkpoint).toBeGreaterThanOrEqual(acknowledged)
-      expect(onDisk.chain.blocks[0].number).toBe(onDisk.chain.checkpoint)
+      const onDisk = (await readLowdbStoreSnapshot(path))!.chain!
+      expect(onDisk.checkpoint).toBeGreaterThanOrEqual(acknowledged)
+      expect(onDisk.blocks[0]!.number).toBe(onDisk.checkpoint)
     }
     expect(acknowledged).toBeGreaterThan(0)
     // The dead writers' locks were taken over; no temporary file is left beside the store.
     const store = await openLowdbStore({ path })
     await store.close()
     expect((await readdir(dir)).filter((name) => name.endsWith('.tmp'))).toEqual([])
+  })
+
+  it('commits by appending to the journal, folds it into the snapshot on close, and replays it after a crash', async () => {
+    const path = fresh()
+    const store = await openLowdbStore({ path })
+    for (let i = 1; i <= 5; i++) await store.transact((tx) => tx.putChainState({ ...initialChainState(7, 0), checkpoint: i }))
+    expect((await readFile(`${path}.journal`, 'utf8')).trim().split('\n')).toHaveLength(5)
+    await store.close()
+    expect(await readFile(`${path}.journal`, 'utf8')).toBe('')
+    expect(JSON.parse(await readFile(path, 'utf8')).chain.checkpoint).toBe(5)
+  })
+
+  it('drops a torn last journal line (a write a crash cut short), but refuses a damaged line before it', async () => {
+    const path = fresh()
+    const store = await openLowdbStore({ path })
+    await store.transact((tx) => tx.putChainState({ ...initialChainState(7, 0), checkpoint: 1 }))
+    await store.transact((tx) => tx.putChainState({ ...initialChainState(7, 0), checkpoint: 2 }))
+    const journal = await readFile(`${path}.journal`, 'utf8')
+    // Simulate a crash: the process dies holding the lock, the journal keeps its lines.
+    await writeFile(`${path}.journal`, `${journal}{"seq":3,"chain":{"chainId":7,"checkp`)
+    await writeFile(`${path}.lock`, JSON.stringify({ pid: 999_999_999 }))
+    const reopened = await openLowdbStore({ path })
+    expect(reopened.read((r) => r.getChainState())?.checkpoint).toBe(2)
+    expect(await readFile(`${path}.journal`, 'utf8')).toBe(journal)
+    await reopened.transact((tx) => tx.putChainState({ ...initialChainState(7, 0), checkpoint: 3 }))
+    const lines = (await readFile(`${path}.journal`, 'utf8')).trim().split('\n')
+    await writeFile(`${path}.journal`, [lines[0], 'garbage', ...lines.slice(1)].join('\n') + '\n')
+    await writeFile(`${path}.lock`, JSON.stringify({ pid: 999_999_999 }))
+    await expect(openLowdbStore({ path })).rejects.toThrow(StoreCorruptError)
+    await expect(openLowdbStore({ path })).rejects.toThrow(/journal line at byte \d+ is not JSON/)
   })
 })
