@@ -54,7 +54,7 @@ export async function backfill(chain: BenchChain, receiverUrl: string, condition
       } else {
         const dir = await mkdtemp(join(tmpdir(), 'settleproof-bench-'))
         try {
-          runs.settleproof.push(await runWorker('settleproof-backfill', { config: benchConfig(chain, receiverUrl, dir), payments: chain.payments, token: chain.token.address }))
+          runs.settleproof.push(await runWorker(process.env.SP_WORKER ?? 'settleproof-backfill', { config: benchConfig(chain, receiverUrl, dir), payments: chain.payments, token: chain.token.address }))
         } finally {
           await rm(dir, { recursive: true, force: true })
         }

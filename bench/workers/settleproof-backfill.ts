@@ -1,31 +1,14 @@
 // SettleProof's backfill: every invoice exists, the daemon starts from start_block with three
 // providers. Timed from its first eth_getLogs to the moment every invoice is settled in the
 // store (its event in the outbox); start-up (opening the store) is left out.
-import { randomUUID } from 'node:crypto'
 import { parseConfig } from '../../src/config/load.ts'
 import { silentLogger } from '../../src/ops/logger.ts'
 import { startDaemon } from '../../src/daemon.ts'
-import type { Invoice } from '../../src/settlement/invoice.ts'
-import { openLowdbStore } from '../../src/store/lowdb-store.ts'
 import type { Payment } from '../chain.ts'
 import { waitFor, worker } from '../lib.ts'
+import { seedInvoices } from '../seed.ts'
 
 type Input = { config: Record<string, unknown>; payments: Payment[]; token: `0x${string}` }
-
-/** Puts one open invoice per payment into a fresh store (setup, not timed). */
-export async function seedInvoices(path: string, payments: readonly Payment[], token: `0x${string}`): Promise<void> {
-  const store = await openLowdbStore({ path })
-  const createdAt = new Date(Date.now() - 60_000).toISOString()
-  for (let i = 0; i < payments.length; i += 5_000) {
-    await store.transact((tx) => {
-      for (const p of payments.slice(i, i + 5_000)) {
-        const invoice: Invoice = { uuid: randomUUID(), merchantId: p.merchant, token, amount: p.amount, receiveAddress: null, payer: null, expiresAt: null, createdAt, status: 'open', requestHash: '', settlement: null, delivery: null, reverted: [] }
-        tx.putInvoice(invoice)
-      }
-    })
-  }
-  await store.close()
-}
 
 worker<Input>(async (input) => {
   const config = parseConfig(input.config)

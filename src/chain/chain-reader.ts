@@ -7,7 +7,7 @@ import type { Store, StoreTx } from '../store/store.ts'
 import { initialChainState, type BlockRef, type ChainState } from './chain-state.ts'
 import { ProviderError } from './errors.ts'
 import { decodeTransfer, logFingerprint, type AcceptedLog } from './log.ts'
-import { agree, agreeOnRange, type RangeObservation } from './quorum.ts'
+import { agree, agreeOnRange, rangeFingerprint, type RangeObservation } from './quorum.ts'
 import { nextRange, quorumHead, safeHead, shrinkRange, type BlockRange } from './quorum-head.ts'
 import { findForkPoint, removedLogs } from './reorg.ts'
 import { ReorgTooDeepError } from './errors.ts'
@@ -157,6 +157,55 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
     return { logs, checkpointHash, endHash }
   }
 
+  type RangeResult = { provider: string; ok: true; observation: RangeObservation } | { provider: string; ok: false; error: unknown }
+
+  /**
+   * Asks every eligible provider for the range at once and returns as soon as the outcome is
+   * fixed: when `quorum` is a strict majority of those asked, the first `quorum` identical
+   * answers decide and nobody waits for the slowest provider (or its timeout). Answers that
+   * arrive later are still compared, so a late liar is still counted as disagreeing.
+   */
+  async function collectRangeAnswers(eligible: readonly RpcProvider[], range: BlockRange | undefined, verify: number | undefined): Promise<RangeResult[]> {
+    const results: RangeResult[] = []
+    const majority = 2 * quorum > eligible.length
+    let decided: string | undefined
+    const span = range ?? { fromBlock: verify ?? 0, toBlock: verify ?? 0 }
+    await new Promise<void>((resolve) => {
+      let remaining = eligible.length
+      if (remaining === 0) return resolve()
+      for (const provider of eligible) {
+        observeRange(provider, range, verify).then(
+          (observation) => settle({ provider: provider.name, ok: true, observation }),
+          (error: unknown) => settle({ provider: provider.name, ok: false, error }),
+        )
+      }
+      function settle(result: RangeResult) {
+        remaining--
+        if (decided !== undefined) return lateAnswer(result, decided, span)
+        results.push(result)
+        if (remaining === 0) return resolve()
+        if (!majority) return
+        const answers = results.flatMap((r) => (r.ok ? [{ provider: r.provider, value: r.observation, fingerprint: rangeFingerprint(r.observation) }] : []))
+        const agreement = agree(answers, quorum)
+        if (agreement.agreed) {
+          decided = rangeFingerprint(agreement.value)
+          resolve()
+        }
+      }
+    })
+    return results
+  }
+
+  function lateAnswer(result: RangeResult, agreed: string, span: BlockRange) {
+    if (!result.ok) {
+      logFailure(result.provider, result.error)
+      if (result.error instanceof ProviderError && result.error.kind === 'refused') disagreements.emit({ provider: result.provider, ...span, reason: 'refused' })
+    } else if (rangeFingerprint(result.observation) !== agreed) {
+      logger.warn({ provider: result.provider, block: span.fromBlock, to_block: span.toBlock }, 'provider disagreed with the quorum (answered after it): its answer was ignored')
+      disagreements.emit({ provider: result.provider, ...span, reason: 'different_answer' })
+    }
+  }
+
   async function agreedHash(block: number, heads: ReadonlyMap<string, number>): Promise<Hex | undefined> {
     const eligible = providers.filter((p) => (heads.get(p.name) ?? -1) >= block)
     const results = await Promise.allSettled(eligible.map((p) => p.getBlockHash(block)))
@@ -261,18 +310,20 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
 
     const needed = range?.toBlock ?? state.checkpoint
     const eligible = providers.filter((p) => (heads.get(p.name) ?? -1) >= needed)
-    const results = await Promise.allSettled(eligible.map((p) => observeRange(p, range, verify)))
+    const settled = await collectRangeAnswers(eligible, range, verify)
     const answers: { provider: string; observation: RangeObservation }[] = []
     let tooLarge = false
-    results.forEach((result, i) => {
-      const provider = eligible[i]!.name
-      if (result.status === 'fulfilled') return void answers.push({ provider, observation: result.value })
-      logFailure(provider, result.reason)
-      if (result.reason instanceof ProviderError && result.reason.kind === 'range_too_large') tooLarge = true
-      if (result.reason instanceof ProviderError && result.reason.kind === 'refused' && range !== undefined) {
-        disagreements.emit({ provider, fromBlock: range.fromBlock, toBlock: range.toBlock, reason: 'refused' })
+    for (const result of settled) {
+      if (result.ok) {
+        answers.push({ provider: result.provider, observation: result.observation })
+        continue
       }
-    })
+      logFailure(result.provider, result.error)
+      if (result.error instanceof ProviderError && result.error.kind === 'range_too_large') tooLarge = true
+      if (result.error instanceof ProviderError && result.error.kind === 'refused' && range !== undefined) {
+        disagreements.emit({ provider: result.provider, fromBlock: range.fromBlock, toBlock: range.toBlock, reason: 'refused' })
+      }
+    }
     if (tooLarge && range !== undefined) {
       roundsSinceShrink = 0
       maxBlockRange = Math.min(maxBlockRange, shrinkRange(range))

@@ -1,5 +1,9 @@
-import { decodeEventLog, erc20Abi, type Address, type Hex } from 'viem'
+import { encodeEventTopics, erc20Abi, hexToBigInt, type Address, type Hex } from 'viem'
 import { z } from 'zod'
+
+/** topic0 of `Transfer(address,address,uint256)`. */
+export const TRANSFER_TOPIC = encodeEventTopics({ abi: erc20Abi, eventName: 'Transfer' })[0]
+const CLEAN_ADDRESS_PREFIX = `0x${'0'.repeat(24)}`
 
 /** A log as one provider reported it, normalised to lower-case hex and plain numbers. */
 export type ObservedLog = {
@@ -25,18 +29,24 @@ export type AcceptedLog = ObservedLog & {
 }
 
 const hex = z.string().regex(/^0x([0-9a-fA-F]{2})*$/)
-const blockNumber = z.union([z.bigint().nonnegative().max(BigInt(Number.MAX_SAFE_INTEGER)), z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)])
+/** A JSON-RPC quantity (hex string) or an already-decoded number, as a safe non-negative integer. */
+const quantity = z.union([
+  z.bigint().nonnegative().max(BigInt(Number.MAX_SAFE_INTEGER)),
+  z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  z.string().regex(/^0x[0-9a-fA-F]{1,13}$/).transform((v) => Number(v)).refine((v) => v <= Number.MAX_SAFE_INTEGER),
+])
+const blockNumber = quantity
 const hash = z.string().regex(/^0x[0-9a-fA-F]{64}$/)
 const observedLogSchema = z.object({
   transactionHash: hash,
   blockNumber,
   blockHash: hash,
-  logIndex: z.number().int().nonnegative(),
+  logIndex: quantity,
   address: z.string().regex(/^0x[0-9a-fA-F]{40}$/),
   topics: z.array(hash).max(4),
   data: hex,
   removed: z.boolean().optional(),
-  blockTimestamp: z.union([blockNumber, z.string().regex(/^0x[0-9a-fA-F]{1,13}$/)]).optional(),
+  blockTimestamp: quantity.optional(),
 })
 
 /**
@@ -52,11 +62,11 @@ export function normalizeLog(raw: unknown): ObservedLog | string {
     txHash: log.transactionHash.toLowerCase() as Hex,
     blockNumber: Number(log.blockNumber),
     blockHash: log.blockHash.toLowerCase() as Hex,
-    logIndex: log.logIndex,
+    logIndex: Number(log.logIndex),
     address: log.address.toLowerCase() as Address,
     topics: log.topics.map((topic) => topic.toLowerCase() as Hex),
     data: log.data.toLowerCase() as Hex,
-    ...(log.blockTimestamp === undefined ? {} : { blockTimestamp: Number(BigInt(log.blockTimestamp)) }),
+    ...(log.blockTimestamp === undefined ? {} : { blockTimestamp: Number(log.blockTimestamp) }),
   }
 }
 
@@ -84,14 +94,11 @@ export function transferIdentity(log: Pick<ObservedLog, 'txHash' | 'address' | '
 
 /** Decodes an ERC-20 Transfer; undefined when the log is not one (an ERC-721 Transfer, say). */
 export function decodeTransfer(log: ObservedLog): { from: Address; to: Address; value: string } | undefined {
-  // Exactly the ERC-20 shape: two indexed addresses with clean upper bytes and one 32-byte word.
-  // viem ignores extra topics, trailing data and dirty address bytes; a payment system must not.
-  if (log.topics.length !== 3 || log.data.length !== 66) return undefined
-  if (!log.topics.slice(1).every((topic) => topic.startsWith(`0x${'0'.repeat(24)}`))) return undefined
-  try {
-    const decoded = decodeEventLog({ abi: erc20Abi, eventName: 'Transfer', topics: log.topics as [Hex, ...Hex[]], data: log.data, strict: true })
-    return { from: decoded.args.from.toLowerCase() as Address, to: decoded.args.to.toLowerCase() as Address, value: decoded.args.value.toString() }
-  } catch {
-    return undefined
-  }
+  // Exactly the ERC-20 shape: the Transfer topic, two indexed addresses with clean upper bytes
+  // and one 32-byte word. (viem's decodeEventLog ignores extra topics, trailing data and dirty
+  // address bytes; a payment system must not, and with the shape fixed, slicing is all it takes.)
+  if (log.topics.length !== 3 || log.topics[0] !== TRANSFER_TOPIC || log.data.length !== 66) return undefined
+  const [, from, to] = log.topics as [Hex, Hex, Hex]
+  if (!from.startsWith(CLEAN_ADDRESS_PREFIX) || !to.startsWith(CLEAN_ADDRESS_PREFIX)) return undefined
+  return { from: `0x${from.slice(26)}`, to: `0x${to.slice(26)}`, value: hexToBigInt(log.data).toString() }
 }

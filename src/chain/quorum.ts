@@ -69,7 +69,15 @@ export function agreeOnRange(answers: readonly { provider: string; observation: 
   return { agreed: true, observation: agreement.value, witnesses, providers: agreement.providers, dissenters: agreement.dissenters }
 }
 
-function rangeFingerprint(observation: RangeObservation): string {
-  const logs = observation.logs.map(logFingerprint).sort()
-  return `${observation.checkpointHash ?? '-'}|${observation.endHash ?? '-'}|${logs.join('|')}`
+const rangeFingerprints = new WeakMap<RangeObservation, string>()
+
+/** What identical range answers share; computed once per answer (answers are immutable). */
+export function rangeFingerprint(observation: RangeObservation): string {
+  let fingerprint = rangeFingerprints.get(observation)
+  if (fingerprint === undefined) {
+    const logs = observation.logs.map(logFingerprint).sort()
+    fingerprint = `${observation.checkpointHash ?? '-'}|${observation.endHash ?? '-'}|${logs.join('|')}`
+    rangeFingerprints.set(observation, fingerprint)
+  }
+  return fingerprint
 }

@@ -1,14 +1,13 @@
-import { BlockNotFoundError, createPublicClient, http, parseAbiItem, type Address, type Hex, type PublicClient } from 'viem'
+import { BlockNotFoundError, createPublicClient, encodeEventTopics, http, parseAbiItem, toHex, type Address, type Hex, type PublicClient } from 'viem'
 import { BrokenCircuitError, CircuitState, EventEmitter, TaskCancelledError, type Event } from 'cockatiel'
 import type { BreakerConfig, ProviderConfig, RpcConfig } from '../config/schema.ts'
 import { classifyRpcError, type RpcErrorKind, type RpcFailureFacts } from './classify-rpc-error.ts'
 import { ProviderError } from './errors.ts'
-import { normalizeLog, type ObservedLog } from './log.ts'
+import { TRANSFER_TOPIC, normalizeLog, type ObservedLog } from './log.ts'
 import { createProviderPolicy } from './provider-policy.ts'
 import { rpcFailureFacts } from './rpc-failure-facts.ts'
 
 export const TRANSFER_EVENT = parseAbiItem('event Transfer(address indexed from, address indexed to, uint256 value)')
-const TRANSFER_TOPIC = '0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef'
 
 /** The JSON-RPC methods the reader uses; metrics are labelled with these. */
 export type RpcMethod = 'eth_chainId' | 'eth_blockNumber' | 'eth_getLogs' | 'eth_getBlockByNumber'
@@ -152,13 +151,18 @@ export function createRpcProvider(parameters: CreateRpcProviderParameters): RpcP
       }),
     getTransferLogs: (filter) =>
       call('eth_getLogs', async () => {
-        const raw = await client.getLogs({
-          address: [...filter.tokens],
-          event: TRANSFER_EVENT,
-          args: { to: [...filter.recipients] },
-          fromBlock: BigInt(filter.fromBlock),
-          toBlock: BigInt(filter.toBlock),
-          strict: false,
+        // The raw request: viem would decode every log of every provider, and only the agreed
+        // ones are worth decoding (once, after the quorum).
+        const raw: unknown = await client.request({
+          method: 'eth_getLogs',
+          params: [
+            {
+              address: [...filter.tokens],
+              topics: encodeEventTopics({ abi: [TRANSFER_EVENT], eventName: 'Transfer', args: { to: [...filter.recipients] } }),
+              fromBlock: toHex(filter.fromBlock),
+              toBlock: toHex(filter.toBlock),
+            },
+          ],
         })
         if (!Array.isArray(raw)) throw new ProviderError(name, 'eth_getLogs', 'refused', 'answer is not a list of logs')
         return raw.map((entry) => {

@@ -12,6 +12,8 @@ export class DurableJsonFile<T> implements Adapter<T> {
   readonly path: string
   /** Size of the last document written, in bytes. */
   lastWriteBytes = 0
+  /** Size of the document read at open, in bytes. */
+  lastReadBytes = 0
   readonly #validate: (value: unknown) => string | undefined
 
   /** `validate` returns why a parsed document is not a store, or undefined when it is. */
@@ -28,6 +30,7 @@ export class DurableJsonFile<T> implements Adapter<T> {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null
       throw new StoreCorruptError(this.path, `cannot read: ${(error as NodeJS.ErrnoException).code ?? 'error'}`)
     }
+    this.lastReadBytes = Buffer.byteLength(text)
     let value: unknown
     try {
       value = JSON.parse(text)

@@ -101,6 +101,7 @@ class LowdbStore implements Store {
   #persisted: number
   #snapshotBytes = 0
   #writer: Promise<void> | null = null
+  #waiters: { seq: number; resolve: () => void; reject: (error: unknown) => void }[] = []
   #failure: unknown = null
   #closed = false
 
@@ -115,6 +116,7 @@ class LowdbStore implements Store {
     this.#lock = lock
     this.#archive = archive
     for (const invoice of Object.values(db.data.invoices)) this.#index(invoice, undefined)
+    this.#snapshotBytes = adapter.lastReadBytes
   }
 
   #index = (next: Invoice | undefined, previous: Invoice | undefined) => {
@@ -197,9 +199,19 @@ class LowdbStore implements Store {
     this.#committed = changes.seq
     this.#pending.push(`${JSON.stringify(changes)}\n`)
     // Transactions committed while a write runs share the next write.
-    while (this.#persisted < changes.seq) {
-      if (this.#failure !== null) throw this.#failure
-      await this.#flush()
+    const durable = new Promise<void>((resolve, reject) => this.#waiters.push({ seq: changes.seq, resolve, reject }))
+    this.#writer ??= this.#write()
+    await durable
+  }
+
+  /** Settles the commits the journal now holds (or fails them all after a write error). */
+  #settleWaiters() {
+    const waiting = this.#waiters
+    this.#waiters = []
+    for (const waiter of waiting) {
+      if (this.#failure !== null) waiter.reject(this.#failure)
+      else if (waiter.seq <= this.#persisted) waiter.resolve()
+      else this.#waiters.push(waiter)
     }
   }
 
@@ -241,7 +253,7 @@ class LowdbStore implements Store {
     if (this.#closed) return
     this.#closed = true
     try {
-      while (this.#persisted < this.#committed && this.#failure === null) await this.#flush()
+      await this.#drain()
       // A clean stop leaves everything in the snapshot and an empty journal.
       if (this.#failure === null && this.#journal.bytes > 0) await this.#snapshot()
     } finally {
@@ -261,27 +273,40 @@ class LowdbStore implements Store {
     await this.#journal.reset()
   }
 
-  #flush(): Promise<void> {
-    this.#writer ??= (async () => {
-      try {
-        while (this.#pending.length > 0 && this.#failure === null) {
-          const lines = this.#pending.join('')
-          const upTo = this.#committed
-          this.#pending = []
-          await this.#journal.append(lines)
-          this.#persisted = upTo
-          // Amortised: a snapshot costs the size of the store, and comes once the journal has grown by as much.
-          if (this.#journal.bytes > Math.max(MIN_JOURNAL_BYTES_BEFORE_SNAPSHOT, this.#snapshotBytes) && this.#pending.length === 0) {
-            await this.#snapshot()
-            this.#snapshotBytes = this.#adapter.lastWriteBytes
-          }
+  /**
+   * The single writer: appends pending lines to the journal, acknowledges their commits, and
+   * now and then folds the journal into a snapshot. Commits are acknowledged as soon as their
+   * journal line is durable, never kept waiting for a snapshot.
+   */
+  async #write(): Promise<void> {
+    try {
+      while (this.#pending.length > 0 && this.#failure === null) {
+        const lines = this.#pending.join('')
+        const upTo = this.#committed
+        this.#pending = []
+        await this.#journal.append(lines)
+        this.#persisted = upTo
+        this.#settleWaiters()
+        // Amortised: a snapshot costs the size of the store, and comes once the journal has grown to twice that.
+        if (this.#journal.bytes > Math.max(MIN_JOURNAL_BYTES_BEFORE_SNAPSHOT, 2 * this.#snapshotBytes) && this.#pending.length === 0) {
+          await this.#snapshot()
+          this.#snapshotBytes = this.#adapter.lastWriteBytes
         }
-      } catch (error) {
-        this.#failure = new StoreWriteError(this.location, error)
-      } finally {
-        this.#writer = null
       }
-    })()
-    return this.#writer
+    } catch (error) {
+      this.#failure = new StoreWriteError(this.location, error)
+    } finally {
+      this.#writer = null
+      this.#settleWaiters()
+    }
+  }
+
+  /** Waits until every commit so far is durable (or the store failed). */
+  async #drain(): Promise<void> {
+    while (this.#writer !== null) await this.#writer
+    if (this.#pending.length > 0 && this.#failure === null) {
+      this.#writer = this.#write()
+      await this.#writer
+    }
   }
 }

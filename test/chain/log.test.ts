@@ -146,7 +146,6 @@ describe('normalizeLog', () => {
     ['a pending log (null block hash)', { blockHash: null }, 'blockHash'],
     ['a pending log (null tx hash)', { transactionHash: null }, 'transactionHash'],
     ['a pending log (null log index)', { logIndex: null }, 'logIndex'],
-    ['a hex-string block number (not decoded)', { blockNumber: '0x10' }, 'blockNumber'],
     ['a decimal-string block number', { blockNumber: '16' }, 'blockNumber'],
     ['a NaN block number', { blockNumber: Number.NaN }, 'blockNumber'],
     ['a tx hash one character short', { transactionHash: `0x${'a'.repeat(63)}` }, 'transactionHash'],
@@ -159,8 +158,7 @@ describe('normalizeLog', () => {
     ['a 21-byte address', { address: `0x${'a'.repeat(42)}` }, 'address'],
     ['a negative log index', { logIndex: -1 }, 'logIndex'],
     ['a fractional log index', { logIndex: 1.5 }, 'logIndex'],
-    ['a hex-string log index', { logIndex: '0x7' }, 'logIndex'],
-    ['a bigint log index', { logIndex: 7n }, 'logIndex'],
+    ['a decimal-string log index', { logIndex: '7' }, 'logIndex'],
     ['topics that are not an array', { topics: TRANSFER_TOPIC }, 'topics'],
     ['a short topic', { topics: [TRANSFER_TOPIC, '0x1234'] }, 'topics.1'],
     ['a null topic', { topics: [TRANSFER_TOPIC, null] }, 'topics.1'],
@@ -170,6 +168,11 @@ describe('normalizeLog', () => {
     ['removed given as a string', { removed: 'true' }, 'removed'],
   ])('refuses %s', (_, overrides, path) => {
     expect(normalizeLog(rawLog(overrides))).toBe(`malformed log at ${path}`)
+  })
+
+  it('accepts the raw JSON-RPC form: hex quantities for block number, log index and block time', () => {
+    expect(normalized({ blockNumber: '0x10', logIndex: '0x7', blockTimestamp: '0x6553f100' })).toMatchObject({ blockNumber: 16, logIndex: 7, blockTimestamp: 0x6553f100 })
+    expect(normalized({ logIndex: 7n })).toMatchObject({ logIndex: 7 })
   })
 
   it('reports the first problem when there are several', () => {

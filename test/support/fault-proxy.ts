@@ -32,6 +32,8 @@ export type FaultProxy = {
   totalRequests(method?: string): number
   setFault(fault: Fault): void
   resetCounts(): void
+  /** Requests held back by a `slow` fault and not answered yet. */
+  held(): number
   close(): Promise<void>
 }
 
@@ -139,6 +141,7 @@ export async function startFaultProxy(upstream: string, initial: Fault = { kind:
     resetCounts() {
       requests.clear()
     },
+    held: () => timers.size,
     close: () =>
       new Promise<void>((resolve) => {
         for (const timer of timers) clearTimeout(timer)
