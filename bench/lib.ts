@@ -8,13 +8,14 @@ export type WorkerResult = { elapsedMs: number; events: number; maxRssMb: number
  * Runs one measured system in its own process, so that its peak RSS is its own and one run
  * cannot warm the next. Bounded: the worker is killed after `timeoutMs`.
  */
-export function runWorker(name: string, input: unknown, timeoutMs = 240_000): Promise<WorkerResult> {
+export function runWorker(name: string, input: unknown, timeoutMs = 240_000, onMessage?: (message: Record<string, unknown>, reply: (m: object) => void) => void): Promise<WorkerResult> {
   const path = fileURLToPath(new URL(`./workers/${name}.ts`, import.meta.url))
   return new Promise((resolve, reject) => {
     const child = fork(path, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [] })
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
     let result: WorkerResult | undefined
     child.on('message', (message: { result?: WorkerResult; error?: string }) => {
+      onMessage?.(message as Record<string, unknown>, (m) => child.send(m))
       if (message.result) result = message.result
       if (message.error) reject(new Error(`${name}: ${message.error}`))
     })

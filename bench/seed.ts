@@ -18,3 +18,37 @@ export async function seedInvoices(path: string, payments: readonly Payment[], t
   await store.close()
 }
 
+
+/**
+ * `count` settled and delivered invoices, as a daemon that has run for a long time holds
+ * them: compacted into the archive (setup, not timed).
+ */
+export async function seedHistory(path: string, count: number, token: `0x${string}`): Promise<void> {
+  const store = await openLowdbStore({ path })
+  const at = new Date(Date.now() - 86_400_000).toISOString()
+  for (let i = 0; i < count; i += 5_000) {
+    await store.transact((tx) => {
+      for (let n = i; n < Math.min(count, i + 5_000); n++) {
+        const txHash = `0x${n.toString(16).padStart(64, '0')}` as const
+        const webhookId = `msg_history_${n}`
+        tx.putInvoice({
+          uuid: randomUUID(),
+          merchantId: n % 2 === 0 ? 'acme' : 'globex',
+          token,
+          amount: String(900_000_000 + n),
+          receiveAddress: null,
+          payer: null,
+          expiresAt: null,
+          createdAt: at,
+          status: 'settled',
+          requestHash: '',
+          settlement: { txHash, blockNumber: 1, blockHash: txHash, logIndex: 0, from: token, to: token, providers: ['primary', 'secondary'], detectedAt: at, settledAt: at, webhookId },
+          delivery: { webhookId, status: 'delivered', attempts: 1, lastError: null, updatedAt: at },
+          reverted: [],
+        })
+      }
+    })
+  }
+  await store.compact(Number.MAX_SAFE_INTEGER)
+  await store.close()
+}

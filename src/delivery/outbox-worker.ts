@@ -106,15 +106,16 @@ export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): Ou
     tx.putInvoice({ ...invoice, delivery: { webhookId: entry.webhookId, status: entry.state, attempts: entry.attempts, lastError: entry.lastError, updatedAt: at } })
   }
 
-  async function attempt(entry: OutboxEntry): Promise<void> {
-    const merchant = merchants.get(entry.merchantId)
-    const startedAt = new Date(now())
+  /** The entry as it is recorded just before its attempt: in flight, the attempt counted. */
+  function inFlightEntry(entry: OutboxEntry, startedAt: Date): OutboxEntry {
     const at = startedAt.toISOString()
-    const inFlight: OutboxEntry = { ...entry, state: 'in_flight', attempts: entry.attempts + 1, firstAttemptAt: entry.firstAttemptAt ?? at, lastAttemptAt: at }
-    await store.transact((tx) => {
-      tx.putOutboxEntry(inFlight)
-      invoiceDelivery(tx, inFlight, at)
-    })
+    return { ...entry, state: 'in_flight', attempts: entry.attempts + 1, firstAttemptAt: entry.firstAttemptAt ?? at, lastAttemptAt: at }
+  }
+
+  /** Sends one attempt of an entry already recorded as in flight, then records the outcome. */
+  async function attempt(inFlight: OutboxEntry, startedAt: Date): Promise<void> {
+    const entry = inFlight
+    const merchant = merchants.get(entry.merchantId)
     const started = performance.now()
     let result: AttemptResult
     if (merchant === undefined) result = { error: `merchant ${entry.merchantId} is no longer configured` }
@@ -182,12 +183,17 @@ export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): Ou
    * it is sent, since the batch may be stale.
    */
   function pass(): Promise<void>[] {
-    const started: Promise<void>[] = []
+    const chosen: OutboxEntry[] = []
+    // A refill within this pass sees the entries chosen so far as still queued: skip them.
+    const chosenKeys = new Set<string>()
     const probing = new Set<string>()
+    let refilled = false
     for (;;) {
-      if (config.webhooks.concurrency - sending.size <= 0) break
-      if (queue.length === 0 && refill) {
+      if (config.webhooks.concurrency - sending.size - chosen.length <= 0) break
+      // One refill a pass: a second would return the entries this pass already chose.
+      if (queue.length === 0 && refill && !refilled) {
         refill = false
+        refilled = true
         queue = store.read((r) => r.dueOutboxEntries(now(), BATCH, blockedMerchants()))
         if (queue.length === BATCH) refill = true
       }
@@ -195,10 +201,28 @@ export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): Ou
       if (candidate === undefined) break
       const entry = store.read((r) => r.getOutboxEntry(candidate.webhookId))
       const key = `${candidate.merchantId}\u0000${candidate.webhookId}`
-      if (entry === undefined || entry.state === 'delivered' || entry.state === 'dead' || entry.nextAttemptAt > now() || sending.has(key)) continue
+      if (entry === undefined || entry.state === 'delivered' || entry.state === 'dead' || entry.nextAttemptAt > now() || sending.has(key) || chosenKeys.has(key)) continue
       if (probing.has(entry.merchantId) || !mayAttempt(entry.merchantId)) continue
       if (breakerOf(entry.merchantId).policy.state !== CircuitState.Closed) probing.add(entry.merchantId)
-      const task = limit(() => attempt(entry))
+      chosen.push(entry)
+      chosenKeys.add(key)
+    }
+    if (chosen.length === 0) return []
+    // One transaction marks the whole batch in flight (durably) before any of it is sent.
+    const startedAt = new Date(now())
+    const inFlight = chosen.map((entry) => inFlightEntry(entry, startedAt))
+    const marked = store.transact((tx) => {
+      for (const entry of inFlight) {
+        tx.putOutboxEntry(entry)
+        invoiceDelivery(tx, entry, startedAt.toISOString())
+      }
+    })
+    return inFlight.map((entry) => {
+      const key = `${entry.merchantId}\u0000${entry.webhookId}`
+      const task = limit(async () => {
+        await marked
+        await attempt(entry, startedAt)
+      })
         .catch((error: unknown) => {
           // A store failure is fatal for the daemon; the store itself reports it on the next transaction.
           logger.error({ merchant: entry.merchantId, webhook_id: entry.webhookId, err: { message: (error as Error).message } }, 'delivery bookkeeping failed')
@@ -209,9 +233,8 @@ export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): Ou
           wake?.()
         })
       sending.set(key, task)
-      started.push(task)
-    }
-    return started
+      return task
+    })
   }
 
   async function run() {

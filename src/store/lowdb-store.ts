@@ -147,12 +147,17 @@ class LowdbStore implements Store {
       },
       getOutboxEntry: outbox,
       dueOutboxEntries: (nowMs, limit, skip) => {
-        const ids = new Set([...Object.keys(data.outbox), ...(overlay?.outbox.keys() ?? [])])
-        return [...ids]
-          .map(outbox)
-          .filter((e): e is OutboxEntry => e !== undefined && !isFinal(e.state) && e.nextAttemptAt <= nowMs && !skip?.has(e.merchantId))
-          .sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || byAge(a, b))
-          .slice(0, limit)
+        // Entries sit in creation order (a retried entry keeps its place), so the first due ones
+        // found are the oldest: the scan stops at `limit` instead of sorting the whole outbox.
+        const due: OutboxEntry[] = []
+        const isDue = (e: OutboxEntry | undefined): e is OutboxEntry => e !== undefined && !isFinal(e.state) && e.nextAttemptAt <= nowMs && !skip?.has(e.merchantId)
+        for (const id in data.outbox) {
+          if (due.length >= limit) break
+          const entry = outbox(id)
+          if (isDue(entry)) due.push(entry)
+        }
+        for (const [id, entry] of overlay?.outbox ?? []) if (data.outbox[id] === undefined && due.length < limit && isDue(entry)) due.push(entry)
+        return due
       },
       processedTransfers: (identity) => overlay?.processed.get(identity) ?? data.processed[identity] ?? [],
       counts: (nowMs) => countDocument(data, nowMs ?? Date.now()),

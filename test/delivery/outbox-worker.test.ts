@@ -1,0 +1,79 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { parseConfig } from '../../src/config/load.ts'
+import type { OutboxEntry } from '../../src/delivery/outbox-entry.ts'
+import { createOutboxWorker } from '../../src/delivery/outbox-worker.ts'
+import { webhookId } from '../../src/delivery/webhook-id.ts'
+import { silentLogger } from '../../src/ops/logger.ts'
+import { openLowdbStore } from '../../src/store/lowdb-store.ts'
+import type { Store } from '../../src/store/store.ts'
+import { apiKeyOf, eventually, secretOf } from '../support/daemon-harness.ts'
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts'
+
+let dir: string
+let store: Store
+let receiver: WebhookReceiver
+const EVENTS = 600
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'settleproof-outbox-'))
+  receiver = await startWebhookReceiver({ '/acme': secretOf('acme') })
+  store = await openLowdbStore({ path: join(dir, 'store.json') })
+})
+afterAll(async () => {
+  await store.close()
+  await receiver.close()
+  await rm(dir, { recursive: true, force: true })
+})
+
+it('delivers a large queue exactly once per event when nothing fails, never more than the concurrency at once', async () => {
+  const config = parseConfig({
+    chain: { id: 1 },
+    providers: [{ name: 'primary', url: 'http://127.0.0.1:9/' }],
+    quorum: 1,
+    storage: { path: join(dir, 'store.json') },
+    dlq: { path: join(dir, 'dlq.jsonl') },
+    // More slots than one batch of due entries (256), so a pass refills its queue while choosing.
+    webhooks: { concurrency: 300 },
+    merchants: [{ id: 'acme', webhook_url: `${receiver.url}/acme`, webhook_secret: secretOf('acme'), api_key: apiKeyOf('acme'), receive_addresses: ['0x1111111111111111111111111111111111111111'], tokens: ['0x2222222222222222222222222222222222222222'] }],
+  })
+  receiver.setBehaviour('/acme', { kind: 'ok', delayMs: 5 })
+  const at = new Date().toISOString()
+  const entries: OutboxEntry[] = Array.from({ length: EVENTS }, (_, i) => ({
+    webhookId: webhookId('unmatched', `transfer-${i}`),
+    merchantId: 'acme',
+    invoiceUuid: null,
+    payload: { type: 'payment.unmatched', timestamp: at, data: { invoice_uuid: null, merchant_id: 'acme', chain_id: 1, token: '0x2222222222222222222222222222222222222222', from: '0x3333333333333333333333333333333333333333', to: '0x1111111111111111111111111111111111111111', amount: String(i + 1), tx_hash: `0x${(i + 1).toString(16).padStart(64, '0')}`, block_number: 1, block_hash: `0x${'0'.repeat(64)}`, log_index: i, confirmations: 1, providers: ['primary'], detected_at: at, settled_at: null } },
+    state: 'queued',
+    attempts: 0,
+    nextAttemptAt: 0,
+    createdAt: at,
+    firstAttemptAt: null,
+    lastAttemptAt: null,
+    lastError: null,
+  }))
+  await store.transact((tx) => entries.forEach((entry) => tx.putOutboxEntry(entry)))
+  const worker = createOutboxWorker({ config, store, logger: silentLogger() })
+  let inFlight = 0
+  let peak = 0
+  worker.onAttempt(() => inFlight--)
+  const sampler = setInterval(() => {
+    inFlight = store.read((r) => r.counts()).outbox.in_flight
+    peak = Math.max(peak, inFlight)
+  }, 1)
+  void worker.start()
+  try {
+    await eventually(() => receiver.delivered('/acme').length >= EVENTS, 30_000, 'every event delivered')
+    await eventually(() => store.read((r) => r.counts()).outbox.delivered === EVENTS, 5_000, 'every delivery recorded')
+  } finally {
+    clearInterval(sampler)
+    await worker.stop()
+  }
+  const ids = receiver.received.map((r) => r.webhookId)
+  expect(ids).toHaveLength(EVENTS)
+  expect(new Set(ids).size).toBe(EVENTS)
+  expect(peak).toBeLessThanOrEqual(300)
+  expect(store.read((r) => r.counts()).outbox).toMatchObject({ queued: 0, in_flight: 0, retrying: 0, delivered: EVENTS })
+})
