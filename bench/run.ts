@@ -7,7 +7,7 @@ import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { webhookId } from '../src/delivery/webhook-id.ts'
-import type { OutboxEntry } from '../src/delivery/outbox-entry.ts'
+import { queuedOutboxEntry, type OutboxEntry } from '../src/delivery/outbox-entry.ts'
 import { backfill, benchConfig, secretOf, type BackfillCase } from './backfill.ts'
 import { prepareChain, type BenchChain, type Payment } from './chain.ts'
 import { percentile, round, runWorker, summary, type WorkerResult } from './lib.ts'
@@ -40,23 +40,14 @@ function outboxEntries(chain: BenchChain, payments: Payment[]): OutboxEntry[] {
     const uuid = `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`
     const txHash = `0x${(i + 1).toString(16).padStart(64, '0')}` as const
     const id = webhookId('settled', uuid, txHash)
-    return {
+    return queuedOutboxEntry({
       webhookId: id,
       merchantId: p.merchant,
       invoiceUuid: uuid,
-      payload: {
-        type: 'invoice.settled',
-        timestamp: at,
-        data: { invoice_uuid: uuid, merchant_id: p.merchant, chain_id: chain.anvil.chainId, token: chain.token.address, from: chain.payer, to: p.to, amount: p.amount, tx_hash: txHash, block_number: chain.fromBlock + Math.floor(i / PER_BLOCK), block_hash: txHash, log_index: i % PER_BLOCK, confirmations: 1, providers: ['primary', 'secondary'], detected_at: at, settled_at: at },
-      },
-      state: 'queued',
-      attempts: 0,
-      nextAttemptAt: 0,
-      createdAt: at,
-      firstAttemptAt: null,
-      lastAttemptAt: null,
-      lastError: null,
-    }
+      type: 'invoice.settled',
+      at,
+      data: { invoice_uuid: uuid, merchant_id: p.merchant, chain_id: chain.anvil.chainId, token: chain.token.address, from: chain.payer, to: p.to, amount: p.amount, tx_hash: txHash, block_number: chain.fromBlock + Math.floor(i / PER_BLOCK), block_hash: txHash, log_index: i % PER_BLOCK, confirmations: 1, providers: ['primary', 'secondary'], detected_at: at, settled_at: at },
+    })
   })
 }
 

@@ -1,4 +1,4 @@
-import type { WebhookPayload } from './webhook-payload.ts'
+import type { WebhookEventType, WebhookPayload } from './webhook-payload.ts'
 
 /**
  * queued → in_flight → delivered | retrying | dead; retrying → in_flight again.
@@ -23,4 +23,22 @@ export type OutboxEntry = {
   firstAttemptAt: string | null
   lastAttemptAt: string | null
   lastError: string | null
+}
+
+/** A new event, queued: the body is fixed now and sent identically on every attempt. */
+export function queuedOutboxEntry(parameters: { webhookId: string; merchantId: string; invoiceUuid: string | null; type: WebhookEventType; data: WebhookPayload['data']; at: string }): OutboxEntry {
+  const { webhookId, merchantId, invoiceUuid, type, data, at } = parameters
+  return {
+    webhookId,
+    merchantId,
+    invoiceUuid,
+    payload: { type, timestamp: at, data },
+    state: 'queued',
+    attempts: 0,
+    nextAttemptAt: 0,
+    createdAt: at,
+    firstAttemptAt: null,
+    lastAttemptAt: null,
+    lastError: null,
+  }
 }

@@ -2,7 +2,7 @@ import { EventEmitter, type Event } from 'cockatiel'
 import type { ChainEvent, ChainEventHandler } from '../chain/chain-reader.ts'
 import { transferIdentity, type AcceptedLog } from '../chain/log.ts'
 import type { Config, MerchantConfig } from '../config/schema.ts'
-import type { OutboxEntry } from '../delivery/outbox-entry.ts'
+import { queuedOutboxEntry, type OutboxEntry } from '../delivery/outbox-entry.ts'
 import { webhookId } from '../delivery/webhook-id.ts'
 import type { WebhookEventType, WebhookPayload } from '../delivery/webhook-payload.ts'
 import type { StoreTx } from '../store/store.ts'
@@ -40,19 +40,7 @@ export function createSettlementHandler(parameters: CreateSettlementHandlerParam
   for (const merchant of config.merchants) for (const address of merchant.receive_addresses) owners.set(address, merchant)
 
   function entry(type: WebhookEventType, id: string, merchantId: string, invoiceUuid: string | null, data: WebhookPayload['data'], at: string): OutboxEntry {
-    return {
-      webhookId: id,
-      merchantId,
-      invoiceUuid,
-      payload: { type, timestamp: at, data },
-      state: 'queued',
-      attempts: 0,
-      nextAttemptAt: 0,
-      createdAt: at,
-      firstAttemptAt: null,
-      lastAttemptAt: null,
-      lastError: null,
-    }
+    return queuedOutboxEntry({ webhookId: id, merchantId, invoiceUuid, type, data, at })
   }
 
   function receipt(log: AcceptedLog, merchantId: string, invoiceUuid: string | null, head: number, at: string, settledAt: string | null): WebhookPayload['data'] {

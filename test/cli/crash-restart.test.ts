@@ -3,10 +3,11 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { freePort } from '../support/anvil.ts'
 import { runCli, startCli, waitForOutput } from '../support/cli.ts'
-import { apiClient, apiKeyOf, daemonDocument, eventually, MERCHANTS, merchantAddress, secretOf, writeDaemonConfig, type MerchantId } from '../support/daemon-harness.ts'
-import { startChainFixture, type ChainFixture } from '../support/reader-harness.ts'
-import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts'
+import { apiClient, apiKeyOf, daemonDocument, eventually, MERCHANTS, merchantAddress, writeDaemonConfig, type MerchantId, startMerchantWorld, type MerchantWorld } from '../support/daemon-harness.ts'
+import type { ChainFixture } from '../support/reader-harness.ts'
+import type { WebhookReceiver } from '../support/webhook-receiver.ts'
 
+let world: MerchantWorld
 let chain: ChainFixture
 let receiver: WebhookReceiver
 let configPath: string
@@ -15,8 +16,8 @@ const KILLS = 22
 const INVOICES = 30
 
 beforeAll(async () => {
-  chain = await startChainFixture()
-  receiver = await startWebhookReceiver({ '/acme': secretOf('acme'), '/globex': secretOf('globex') })
+  world = await startMerchantWorld()
+  ;({ chain, receiver } = world)
   // A little latency keeps webhook attempts in flight when the kills land.
   for (const m of MERCHANTS) receiver.setBehaviour(`/${m}`, { kind: 'ok', delayMs: 30 })
   port = await freePort()
@@ -24,8 +25,7 @@ beforeAll(async () => {
   await writeDaemonConfig(configPath, daemonDocument(chain, receiver, join(chain.dir, 'data'), { server: { host: '127.0.0.1', port }, log: { level: 'info' } }))
 })
 afterAll(async () => {
-  await receiver.close()
-  await chain.close()
+  await world.close()
 })
 
 type Resource = { status: string; settlement: { tx_hash: string } | null; delivery: { status: string; webhook_id: string } | null }

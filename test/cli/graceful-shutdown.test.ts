@@ -3,21 +3,21 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { freePort } from '../support/anvil.ts'
 import { runCli, startCli, waitForOutput } from '../support/cli.ts'
-import { apiClient, apiKeyOf, daemonDocument, eventually, merchantAddress, secretOf, writeDaemonConfig } from '../support/daemon-harness.ts'
-import { startChainFixture, type ChainFixture } from '../support/reader-harness.ts'
-import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts'
+import { apiClient, apiKeyOf, daemonDocument, eventually, merchantAddress, writeDaemonConfig, startMerchantWorld, type MerchantWorld } from '../support/daemon-harness.ts'
+import type { ChainFixture } from '../support/reader-harness.ts'
+import type { WebhookReceiver } from '../support/webhook-receiver.ts'
 
+let world: MerchantWorld
 let chain: ChainFixture
 let receiver: WebhookReceiver
 let count = 0
 
 beforeAll(async () => {
-  chain = await startChainFixture()
-  receiver = await startWebhookReceiver({ '/acme': secretOf('acme'), '/globex': secretOf('globex') })
+  world = await startMerchantWorld()
+  ;({ chain, receiver } = world)
 })
 afterAll(async () => {
-  await receiver.close()
-  await chain.close()
+  await world.close()
 })
 
 async function setup(drainTimeoutMs: number) {

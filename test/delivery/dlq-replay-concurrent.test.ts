@@ -4,10 +4,11 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { foldDeadLetters, readDeadLetterLines } from '../../src/delivery/dead-letter-file.ts'
 import { runCli } from '../support/cli.ts'
-import { daemonDocument, eventually, merchantAddress, secretOf, startTestDaemon, writeDaemonConfig, type DaemonUnderTest } from '../support/daemon-harness.ts'
-import { startChainFixture, type ChainFixture } from '../support/reader-harness.ts'
-import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts'
+import { daemonDocument, eventually, merchantAddress, startTestDaemon, writeDaemonConfig, type DaemonUnderTest, startMerchantWorld, type MerchantWorld } from '../support/daemon-harness.ts'
+import type { ChainFixture } from '../support/reader-harness.ts'
+import type { WebhookReceiver } from '../support/webhook-receiver.ts'
 
+let world: MerchantWorld
 let chain: ChainFixture
 let receiver: WebhookReceiver
 let d: DaemonUnderTest
@@ -16,8 +17,8 @@ let dlqPath: string
 const EVENTS = 24
 
 beforeAll(async () => {
-  chain = await startChainFixture()
-  receiver = await startWebhookReceiver({ '/acme': secretOf('acme'), '/globex': secretOf('globex') })
+  world = await startMerchantWorld()
+  ;({ chain, receiver } = world)
   // Every event dies at once (410 on its first request); a replay of it succeeds.
   receiver.setBehaviour('/acme', { kind: 'gone-once' })
   const document = daemonDocument(chain, receiver, join(chain.dir, 'data'))
@@ -28,8 +29,7 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   await d.stop()
-  await receiver.close()
-  await chain.close()
+  await world.close()
 })
 
 it('dlq replay while the daemon appends to the same file: no dead letter lost, none replayed twice, no line torn', async () => {

@@ -4,21 +4,21 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { foldDeadLetters, readDeadLetterLines } from '../../src/delivery/dead-letter-file.ts'
 import { runCli } from '../support/cli.ts'
-import { daemonDocument, eventually, merchantAddress, secretOf, startTestDaemon, writeDaemonConfig } from '../support/daemon-harness.ts'
-import { startChainFixture, type ChainFixture } from '../support/reader-harness.ts'
-import { startWebhookReceiver, type ReceiverBehaviour, type WebhookReceiver } from '../support/webhook-receiver.ts'
+import { daemonDocument, eventually, merchantAddress, startTestDaemon, writeDaemonConfig, startMerchantWorld, type MerchantWorld } from '../support/daemon-harness.ts'
+import type { ChainFixture } from '../support/reader-harness.ts'
+import type { ReceiverBehaviour, WebhookReceiver } from '../support/webhook-receiver.ts'
 
+let world: MerchantWorld
 let chain: ChainFixture
 let receiver: WebhookReceiver
 let round = 0
 
 beforeAll(async () => {
-  chain = await startChainFixture()
-  receiver = await startWebhookReceiver({ '/acme': secretOf('acme'), '/globex': secretOf('globex') })
+  world = await startMerchantWorld()
+  ;({ chain, receiver } = world)
 })
 afterAll(async () => {
-  await receiver.close()
-  await chain.close()
+  await world.close()
 })
 
 /** A daemon with its own store and DLQ; a config file for the CLI beside them. */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { parseConfig } from '../../src/config/load.ts'
-import type { OutboxEntry } from '../../src/delivery/outbox-entry.ts'
+import { queuedOutboxEntry, type OutboxEntry } from '../../src/delivery/outbox-entry.ts'
 import { createOutboxWorker } from '../../src/delivery/outbox-worker.ts'
 import { webhookId } from '../../src/delivery/webhook-id.ts'
 import { silentLogger } from '../../src/ops/logger.ts'
@@ -41,19 +41,16 @@ it('delivers a large queue exactly once per event when nothing fails, never more
   })
   receiver.setBehaviour('/acme', { kind: 'ok', delayMs: 5 })
   const at = new Date().toISOString()
-  const entries: OutboxEntry[] = Array.from({ length: EVENTS }, (_, i) => ({
-    webhookId: webhookId('unmatched', `transfer-${i}`),
-    merchantId: 'acme',
-    invoiceUuid: null,
-    payload: { type: 'payment.unmatched', timestamp: at, data: { invoice_uuid: null, merchant_id: 'acme', chain_id: 1, token: '0x2222222222222222222222222222222222222222', from: '0x3333333333333333333333333333333333333333', to: '0x1111111111111111111111111111111111111111', amount: String(i + 1), tx_hash: `0x${(i + 1).toString(16).padStart(64, '0')}`, block_number: 1, block_hash: `0x${'0'.repeat(64)}`, log_index: i, confirmations: 1, providers: ['primary'], detected_at: at, settled_at: null } },
-    state: 'queued',
-    attempts: 0,
-    nextAttemptAt: 0,
-    createdAt: at,
-    firstAttemptAt: null,
-    lastAttemptAt: null,
-    lastError: null,
-  }))
+  const entries: OutboxEntry[] = Array.from({ length: EVENTS }, (_, i) =>
+    queuedOutboxEntry({
+      webhookId: webhookId('unmatched', `transfer-${i}`),
+      merchantId: 'acme',
+      invoiceUuid: null,
+      type: 'payment.unmatched',
+      at,
+      data: { invoice_uuid: null, merchant_id: 'acme', chain_id: 1, token: '0x2222222222222222222222222222222222222222', from: '0x3333333333333333333333333333333333333333', to: '0x1111111111111111111111111111111111111111', amount: String(i + 1), tx_hash: `0x${(i + 1).toString(16).padStart(64, '0')}`, block_number: 1, block_hash: `0x${'0'.repeat(64)}`, log_index: i, confirmations: 1, providers: ['primary'], detected_at: at, settled_at: null },
+    }),
+  )
   await store.transact((tx) => entries.forEach((entry) => tx.putOutboxEntry(entry)))
   const worker = createOutboxWorker({ config, store, logger: silentLogger() })
   let inFlight = 0

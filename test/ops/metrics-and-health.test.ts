@@ -2,25 +2,25 @@ import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import got from 'got'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { daemonDocument, eventually, merchantAddress, secretOf, startTestDaemon, type DaemonUnderTest } from '../support/daemon-harness.ts'
-import { startChainFixture, type ChainFixture } from '../support/reader-harness.ts'
-import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts'
+import { daemonDocument, eventually, merchantAddress, startTestDaemon, type DaemonUnderTest, startMerchantWorld, type MerchantWorld } from '../support/daemon-harness.ts'
+import type { ChainFixture } from '../support/reader-harness.ts'
+import type { WebhookReceiver } from '../support/webhook-receiver.ts'
 
+let world: MerchantWorld
 let chain: ChainFixture
 let receiver: WebhookReceiver
 let d: DaemonUnderTest
 const OPEN_MS = 700
 
 beforeAll(async () => {
-  chain = await startChainFixture()
-  receiver = await startWebhookReceiver({ '/acme': secretOf('acme'), '/globex': secretOf('globex') })
+  world = await startMerchantWorld()
+  ;({ chain, receiver } = world)
   chain.proxies[2]!.setFault({ kind: 'lie', lie: 'amount' })
   d = await startTestDaemon(daemonDocument(chain, receiver, chain.dir, { breaker: { failure_threshold: 5, success_threshold: 2, open_ms: OPEN_MS } }))
 })
 afterAll(async () => {
   await d.stop()
-  await receiver.close()
-  await chain.close()
+  await world.close()
 })
 
 const http = (path: string) => got(`http://127.0.0.1:${d.daemon.server.port}${path}`, { throwHttpErrors: false, retry: { limit: 0 } })

@@ -1,24 +1,24 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { startChainFixture, type ChainFixture } from '../support/reader-harness.ts'
-import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts'
-import { daemonDocument, eventually, merchantAddress, secretOf, startTestDaemon, type DaemonUnderTest } from '../support/daemon-harness.ts'
+import type { ChainFixture } from '../support/reader-harness.ts'
+import type { WebhookReceiver } from '../support/webhook-receiver.ts'
+import { daemonDocument, eventually, merchantAddress, startTestDaemon, type DaemonUnderTest, startMerchantWorld, type MerchantWorld } from '../support/daemon-harness.ts'
 
+let world: MerchantWorld
 let chain: ChainFixture
 let receiver: WebhookReceiver
 let d: DaemonUnderTest
 
 beforeAll(async () => {
-  chain = await startChainFixture()
-  receiver = await startWebhookReceiver({ '/acme': secretOf('acme'), '/globex': secretOf('globex') })
+  world = await startMerchantWorld()
+  ;({ chain, receiver } = world)
   // The tertiary provider fabricates a transfer in every range it is asked for.
   chain.proxies[2]!.setFault({ kind: 'lie', lie: 'fabricate' })
   d = await startTestDaemon(daemonDocument(chain, receiver, chain.dir))
 })
 afterAll(async () => {
   await d.stop()
-  await receiver.close()
-  await chain.close()
+  await world.close()
 })
 
 type Resource = { uuid: string; status: string; settlement: { tx_hash: string; block_number: number; log_index: number; providers: string[] } | null; delivery: { webhook_id: string; status: string } | null }

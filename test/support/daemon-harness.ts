@@ -7,8 +7,8 @@ import { parseConfig } from '../../src/config/load.ts'
 import type { Config } from '../../src/config/schema.ts'
 import { silentLogger } from '../../src/ops/logger.ts'
 import { startDaemon, type Daemon } from '../../src/daemon.ts'
-import type { ChainFixture } from './reader-harness.ts'
-import type { WebhookReceiver } from './webhook-receiver.ts'
+import { startChainFixture, type ChainFixture } from './reader-harness.ts'
+import { startWebhookReceiver, type WebhookReceiver } from './webhook-receiver.ts'
 
 export const MERCHANTS = ['acme', 'globex'] as const
 export type MerchantId = (typeof MERCHANTS)[number]
@@ -74,4 +74,20 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
 
 export function merchantAddress(chain: ChainFixture, merchant: MerchantId): Address {
   return chain.merchantAddresses[MERCHANTS.indexOf(merchant)]!
+}
+
+/** A chain (token, three faultable providers) and the merchants' webhook receiver (acme, globex). */
+export type MerchantWorld = { chain: ChainFixture; receiver: WebhookReceiver; close(): Promise<void> }
+
+export async function startMerchantWorld(): Promise<MerchantWorld> {
+  const chain = await startChainFixture()
+  const receiver = await startWebhookReceiver({ '/acme': secretOf('acme'), '/globex': secretOf('globex') })
+  return {
+    chain,
+    receiver,
+    async close() {
+      await receiver.close()
+      await chain.close()
+    },
+  }
 }

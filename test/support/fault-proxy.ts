@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { readBody } from './read-body.ts'
 import type { Socket } from 'node:net'
 
 /** What the proxy does to the requests it receives, optionally only for some methods. */
@@ -179,13 +180,4 @@ function lieAboutLogs(lie: 'amount' | 'fabricate' | 'omit' | 'block-hash', logs:
       return [forged, ...logs]
     }
   }
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    req.on('data', (chunk: Buffer) => chunks.push(chunk))
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
-    req.on('error', reject)
-  })
 }

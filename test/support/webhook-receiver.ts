@@ -1,6 +1,7 @@
-import { createServer, type IncomingMessage } from 'node:http'
+import { createServer } from 'node:http'
 import type { Socket } from 'node:net'
 import { Webhook } from 'standardwebhooks'
+import { readBody } from './read-body.ts'
 
 /** How the receiver answers on one path. */
 export type ReceiverBehaviour =
@@ -111,13 +112,4 @@ export async function startWebhookReceiver(secrets: Record<string, string>): Pro
         server.close(() => resolve())
       }),
   }
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    req.on('data', (chunk: Buffer) => chunks.push(chunk))
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
-    req.on('error', reject)
-  })
 }
