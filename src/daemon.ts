@@ -2,6 +2,7 @@ import type { Registry } from 'prom-client'
 import { createChainReader, type ChainReader } from './chain/chain-reader.ts'
 import { createRpcProvider, type RpcProvider } from './chain/rpc-provider.ts'
 import type { Config } from './config/schema.ts'
+import { createDlqReconciler } from './delivery/dlq-reconcile.ts'
 import { createOutboxWorker, type OutboxWorker } from './delivery/outbox-worker.ts'
 import { createMetrics } from './ops/metrics.ts'
 import { opsRoutes } from './ops/ops-routes.ts'
@@ -34,6 +35,9 @@ export type StartDaemonParameters = {
   /** The jitter source of webhook backoff (tests pin it to see the schedule); Math.random by default. */
   random?: () => number
 }
+
+/** How often the DLQ file is checked for replays made by `settleproof dlq replay`. */
+const DLQ_RECONCILE_EVERY_MS = 2_000
 
 /** Compaction runs this often: settled, notified invoices below the reorg window leave the hot store. */
 const COMPACT_EVERY_MS = 30_000
@@ -85,12 +89,21 @@ export async function startDaemon(parameters: StartDaemonParameters): Promise<Da
       const archived = await store.compact(finalBlock)
       if (archived > 0) logger.info({ component: 'store', archived, below_block: finalBlock }, 'settled invoices archived')
     }
+    const reconcileDlq = createDlqReconciler({ dlqPath: config.dlq.path, store })
     const readerDone = reader.start()
     const outboxDone = outbox.start()
     let compacting: Promise<void> = Promise.resolve()
     const compactTimer = setInterval(() => {
       compacting = compacting.then(compact).catch((error: unknown) => logger.error({ component: 'store', err: { message: (error as Error).message } }, 'compaction failed'))
     }, COMPACT_EVERY_MS)
+    const reconcileTimer = setInterval(() => {
+      compacting = compacting
+        .then(reconcileDlq)
+        .then((updated) => {
+          if (updated > 0) logger.info({ component: 'outbox', updated }, 'replayed dead letters recorded as delivered')
+        })
+        .catch((error: unknown) => logger.error({ component: 'outbox', err: { message: (error as Error).message } }, 'reading the DLQ file failed'))
+    }, DLQ_RECONCILE_EVERY_MS)
     logger.info(
       { component: 'daemon', chain_id: config.chain.id, providers: providers.map((p) => p.name), quorum: config.quorum, checkpoint: reader.status().checkpoint, port: server.port },
       'reading the chain',
@@ -100,6 +113,7 @@ export async function startDaemon(parameters: StartDaemonParameters): Promise<Da
     const stop = () =>
       (stopping ??= (async () => {
         clearInterval(compactTimer)
+        clearInterval(reconcileTimer)
         await reader.stop()
         await outbox.stop(config.webhooks.drain_timeout_ms)
         await compacting

@@ -90,6 +90,8 @@ describe('webhook delivery when a merchant endpoint fails', () => {
         expect(replayed[0]!.verified).toBe(true)
         expect(replayed[0]!.payload).toEqual(attempts[0]!.payload)
 
+        // The running daemon picks the replay up from the file: the invoice now reads delivered.
+        await eventually(async () => ((await d.api('acme').get(`invoices/${acmeUuid}`)).body as unknown as { delivery: { status: string } }).delivery.status === 'delivered', 10_000, 'replay recorded')
         const lines = (await readFile(d.dlqPath, 'utf8')).trim().split('\n')
         expect(lines.map((line) => JSON.parse(line).kind)).toEqual(['dead_letter', 'replayed'])
         const list = JSON.parse((await runCli(['dlq', 'list', '--json', '--config', d.configPath])).stdout)
