@@ -55,6 +55,8 @@ describe('/metrics', () => {
     await d.api('acme').post('invoices', { json: { uuid, token: chain.token.address, amount: '31000000' } })
     await chain.token.transfer(chain.payer, merchantAddress(chain, 'acme'), 31_000_000n)
     await eventually(() => receiver.delivered('/acme').some((r) => r.payload.data.invoice_uuid === uuid), 15_000, 'delivery')
+    // The daemon counts a delivery once it has recorded it, a moment after the merchant answered.
+    await eventually(async () => sample((await http('/metrics')).body, 'settleproof_webhook_deliveries_total', { merchant: 'acme', outcome: 'delivered' }) === 1, 5_000, 'delivery recorded')
 
     const response = await http('/metrics')
     expect(response.statusCode).toBe(200)
