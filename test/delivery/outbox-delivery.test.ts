@@ -67,14 +67,18 @@ describe('webhook delivery when a merchant endpoint fails', () => {
         expect(letter).toMatchObject({ webhook_id: attempts[0]!.webhookId, merchant_id: 'acme', type: 'invoice.settled', attempts: 4, replayed_at: null })
         expect(letter!.last_error).toContain(errorText)
         expect(letter!.url).toBe(`${receiver.url}/acme`)
-        const acmeInvoice = (await d.api('acme').get(`invoices/${acmeUuid}`)).body as unknown as { status: string; delivery: { status: string } }
-        expect(acmeInvoice).toMatchObject({ status: 'settled', delivery: { status: 'dead' } })
+        // The dead letter is made durable first, then the store records the death: wait for the second.
+        const acmeInvoice = async () => (await d.api('acme').get(`invoices/${acmeUuid}`)).body as unknown as { status: string; delivery: { status: string } }
+        await eventually(async () => (await acmeInvoice()).delivery.status === 'dead', 5_000, 'death recorded')
+        expect(await acmeInvoice()).toMatchObject({ status: 'settled', delivery: { status: 'dead' } })
 
         // globex was delivered once, on its first attempt, while acme was failing.
         const globex = receiver.received.filter((r) => r.payload.data.invoice_uuid === globexUuid)
         expect(globex).toHaveLength(1)
         expect(globex[0]!.at).toBeLessThan(attempts.at(-1)!.at)
 
+        // status reads the store files; the death is there once its journal write is durable.
+        await eventually(async () => JSON.parse((await runCli(['status', '--json', '--config', d.configPath])).stdout).deliveries.dead === 1, 10_000, 'status shows the death')
         const status = await runCli(['status', '--json', '--config', d.configPath])
         expect(JSON.parse(status.stdout)).toMatchObject({ dlq: { size: 1, not_replayed: 1 }, deliveries: { dead: 1 } })
 
@@ -91,7 +95,7 @@ describe('webhook delivery when a merchant endpoint fails', () => {
         expect(replayed[0]!.payload).toEqual(attempts[0]!.payload)
 
         // The running daemon picks the replay up from the file: the invoice now reads delivered.
-        await eventually(async () => ((await d.api('acme').get(`invoices/${acmeUuid}`)).body as unknown as { delivery: { status: string } }).delivery.status === 'delivered', 10_000, 'replay recorded')
+        await eventually(async () => (await acmeInvoice()).delivery.status === 'delivered', 10_000, 'replay recorded')
         const lines = (await readFile(d.dlqPath, 'utf8')).trim().split('\n')
         expect(lines.map((line) => JSON.parse(line).kind)).toEqual(['dead_letter', 'replayed'])
         const list = JSON.parse((await runCli(['dlq', 'list', '--json', '--config', d.configPath])).stdout)
