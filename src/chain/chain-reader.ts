@@ -181,7 +181,7 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
       }
       function settle(result: RangeResult) {
         remaining--
-        if (decided !== undefined) return lateAnswer(result, decided, span)
+        if (decided !== undefined) return lateAnswer(result, decided, range, span)
         results.push(result)
         if (remaining === 0) return resolve()
         if (!majority) return
@@ -196,11 +196,17 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
     return results
   }
 
-  function lateAnswer(result: RangeResult, agreed: string, span: BlockRange) {
-    if (!result.ok) {
-      logFailure(result.provider, result.error)
-      if (result.error instanceof ProviderError && result.error.kind === 'refused') disagreements.emit({ provider: result.provider, ...span, reason: 'refused' })
-    } else if (rangeFingerprint(result.observation) !== agreed) {
+  /** Logs a provider's failed range answer; a refusal of an asked range counts as disagreeing. Returns the failure's kind. */
+  function failedAnswer(result: Extract<RangeResult, { ok: false }>, range: BlockRange | undefined): ProviderError['kind'] | undefined {
+    logFailure(result.provider, result.error)
+    const kind = result.error instanceof ProviderError ? result.error.kind : undefined
+    if (kind === 'refused' && range !== undefined) disagreements.emit({ provider: result.provider, ...range, reason: 'refused' })
+    return kind
+  }
+
+  function lateAnswer(result: RangeResult, agreed: string, range: BlockRange | undefined, span: BlockRange) {
+    if (!result.ok) failedAnswer(result, range)
+    else if (rangeFingerprint(result.observation) !== agreed) {
       logger.warn({ provider: result.provider, block: span.fromBlock, to_block: span.toBlock }, 'provider disagreed with the quorum (answered after it): its answer was ignored')
       disagreements.emit({ provider: result.provider, ...span, reason: 'different_answer' })
     }
@@ -314,15 +320,8 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
     const answers: { provider: string; observation: RangeObservation }[] = []
     let tooLarge = false
     for (const result of settled) {
-      if (result.ok) {
-        answers.push({ provider: result.provider, observation: result.observation })
-        continue
-      }
-      logFailure(result.provider, result.error)
-      if (result.error instanceof ProviderError && result.error.kind === 'range_too_large') tooLarge = true
-      if (result.error instanceof ProviderError && result.error.kind === 'refused' && range !== undefined) {
-        disagreements.emit({ provider: result.provider, fromBlock: range.fromBlock, toBlock: range.toBlock, reason: 'refused' })
-      }
+      if (result.ok) answers.push({ provider: result.provider, observation: result.observation })
+      else if (failedAnswer(result, range) === 'range_too_large') tooLarge = true
     }
     if (tooLarge && range !== undefined) {
       roundsSinceShrink = 0

@@ -67,7 +67,8 @@ export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): Ou
   const attempts = new EventEmitter<DeliveryAttempt>()
   const merchants = new Map<string, MerchantConfig>(config.merchants.map((m) => [m.id, m]))
   const breakers = new Map<string, { policy: CircuitBreakerPolicy; openedAt: number }>()
-  const sending = new Map<string, Promise<void>>()
+  /** Attempts under way, by webhook id (unique across merchants). */
+  const sending = new Map<string, { merchantId: string; task: Promise<void> }>()
   const schedule = { maxAttempts: config.webhooks.max_attempts, initialDelayMs: config.webhooks.initial_delay_ms, maxDelayMs: config.webhooks.max_delay_ms }
   let running = false
   let loop: Promise<void> | null = null
@@ -96,7 +97,7 @@ export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): Ou
     const breaker = breakerOf(merchantId)
     if (breaker.policy.state === CircuitState.Closed) return true
     if (breaker.policy.state === CircuitState.HalfOpen) return false
-    return now() - breaker.openedAt >= config.breaker.open_ms && ![...sending.keys()].some((id) => id.startsWith(`${merchantId}\u0000`))
+    return now() - breaker.openedAt >= config.breaker.open_ms && ![...sending.values()].some((attempt) => attempt.merchantId === merchantId)
   }
 
   function invoiceDelivery(tx: StoreTx, entry: OutboxEntry, at: string) {
@@ -113,8 +114,7 @@ export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): Ou
   }
 
   /** Sends one attempt of an entry already recorded as in flight, then records the outcome. */
-  async function attempt(inFlight: OutboxEntry, startedAt: Date): Promise<void> {
-    const entry = inFlight
+  async function attempt(entry: OutboxEntry, startedAt: Date): Promise<void> {
     const merchant = merchants.get(entry.merchantId)
     const started = performance.now()
     let result: AttemptResult
@@ -133,16 +133,16 @@ export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): Ou
         else result = (error as { answer?: AttemptResult }).answer ?? { error: 'attempt failed' }
       }
     }
-    const decision = decideDelivery(result, inFlight.attempts, schedule, now(), random)
+    const decision = decideDelivery(result, entry.attempts, schedule, now(), random)
     const doneAt = new Date(now()).toISOString()
     let next: OutboxEntry
-    if (decision.kind === 'delivered') next = { ...inFlight, state: 'delivered', lastError: null }
+    if (decision.kind === 'delivered') next = { ...entry, state: 'delivered', lastError: null }
     else if (decision.kind === 'retry') {
-      next = { ...inFlight, state: 'retrying', nextAttemptAt: now() + decision.delayMs, lastError: decision.reason }
+      next = { ...entry, state: 'retrying', nextAttemptAt: now() + decision.delayMs, lastError: decision.reason }
       wakeAt(decision.delayMs)
     }
     else {
-      next = { ...inFlight, state: 'dead', lastError: decision.reason }
+      next = { ...entry, state: 'dead', lastError: decision.reason }
       // The dead letter is durable before the entry leaves the outbox: a crash between the two
       // sends it again and writes a second line with the same webhook id, never none.
       await appendDeadLetterLines(config.dlq.path, [deadLetterFromEntry(next, merchant?.webhook_url ?? '', doneAt)])
@@ -152,11 +152,11 @@ export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): Ou
       invoiceDelivery(tx, next, doneAt)
     })
     const outcome = next.state === 'delivered' ? 'delivered' : next.state === 'dead' ? 'dead' : 'retrying'
-    const fields = { merchant: entry.merchantId, webhook_id: entry.webhookId, invoice_uuid: entry.invoiceUuid, tx_hash: entry.payload.data.tx_hash, block: entry.payload.data.block_number, attempt: inFlight.attempts, type: entry.payload.type }
+    const fields = { merchant: entry.merchantId, webhook_id: entry.webhookId, invoice_uuid: entry.invoiceUuid, tx_hash: entry.payload.data.tx_hash, block: entry.payload.data.block_number, attempt: entry.attempts, type: entry.payload.type }
     if (outcome === 'delivered') logger.info(fields, 'webhook delivered')
     else if (outcome === 'dead') logger.error({ ...fields, reason: next.lastError, dlq: true }, 'webhook dead-lettered')
     else logger.warn({ ...fields, reason: next.lastError, retry_in_ms: next.nextAttemptAt - now() }, 'webhook attempt failed: will retry')
-    attempts.emit({ merchantId: entry.merchantId, webhookId: entry.webhookId, invoiceUuid: entry.invoiceUuid, attempt: inFlight.attempts, outcome, reason: next.lastError, durationMs: performance.now() - started })
+    attempts.emit({ merchantId: entry.merchantId, webhookId: entry.webhookId, invoiceUuid: entry.invoiceUuid, attempt: entry.attempts, outcome, reason: next.lastError, durationMs: performance.now() - started })
   }
 
   /** Wakes the loop when a retry falls due, so a retry is not late by up to a poll interval. */
@@ -185,7 +185,7 @@ export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): Ou
   function pass(): Promise<void>[] {
     const chosen: OutboxEntry[] = []
     // A refill within this pass sees the entries chosen so far as still queued: skip them.
-    const chosenKeys = new Set<string>()
+    const chosenIds = new Set<string>()
     const probing = new Set<string>()
     let refilled = false
     for (;;) {
@@ -200,12 +200,11 @@ export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): Ou
       const candidate = queue.shift()
       if (candidate === undefined) break
       const entry = store.read((r) => r.getOutboxEntry(candidate.webhookId))
-      const key = `${candidate.merchantId}\u0000${candidate.webhookId}`
-      if (entry === undefined || entry.state === 'delivered' || entry.state === 'dead' || entry.nextAttemptAt > now() || sending.has(key) || chosenKeys.has(key)) continue
+      if (entry === undefined || entry.state === 'delivered' || entry.state === 'dead' || entry.nextAttemptAt > now() || sending.has(entry.webhookId) || chosenIds.has(entry.webhookId)) continue
       if (probing.has(entry.merchantId) || !mayAttempt(entry.merchantId)) continue
       if (breakerOf(entry.merchantId).policy.state !== CircuitState.Closed) probing.add(entry.merchantId)
       chosen.push(entry)
-      chosenKeys.add(key)
+      chosenIds.add(entry.webhookId)
     }
     if (chosen.length === 0) return []
     // One transaction marks the whole batch in flight (durably) before any of it is sent.
@@ -218,7 +217,6 @@ export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): Ou
       }
     })
     return inFlight.map((entry) => {
-      const key = `${entry.merchantId}\u0000${entry.webhookId}`
       const task = limit(async () => {
         await marked
         await attempt(entry, startedAt)
@@ -228,11 +226,11 @@ export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): Ou
           logger.error({ merchant: entry.merchantId, webhook_id: entry.webhookId, err: { message: (error as Error).message } }, 'delivery bookkeeping failed')
         })
         .finally(() => {
-          sending.delete(key)
+          sending.delete(entry.webhookId)
           if (queue.length === 0) refill = true
           wake?.()
         })
-      sending.set(key, task)
+      sending.set(entry.webhookId, { merchantId: entry.merchantId, task })
       return task
     })
   }
@@ -268,7 +266,7 @@ export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): Ou
       timers.clear()
       wake?.()
       await loop
-      const pending = [...sending.values()]
+      const pending = [...sending.values()].map((attempt) => attempt.task)
       if (pending.length === 0) return
       let timer: NodeJS.Timeout | undefined
       await Promise.race([Promise.allSettled(pending), new Promise((resolve) => (timer = setTimeout(resolve, drainMs)))])

@@ -2,9 +2,9 @@ import { EventEmitter, type Event } from 'cockatiel'
 import type { ChainEvent, ChainEventHandler } from '../chain/chain-reader.ts'
 import { transferIdentity, type AcceptedLog } from '../chain/log.ts'
 import type { Config, MerchantConfig } from '../config/schema.ts'
-import { queuedOutboxEntry, type OutboxEntry } from '../delivery/outbox-entry.ts'
+import { queuedOutboxEntry } from '../delivery/outbox-entry.ts'
 import { webhookId } from '../delivery/webhook-id.ts'
-import type { WebhookEventType, WebhookPayload } from '../delivery/webhook-payload.ts'
+import type { WebhookPayload } from '../delivery/webhook-payload.ts'
 import type { StoreTx } from '../store/store.ts'
 import type { Invoice, Settlement } from './invoice.ts'
 import { matchTransfer } from './match-transfer.ts'
@@ -38,10 +38,6 @@ export function createSettlementHandler(parameters: CreateSettlementHandlerParam
   const outcomes = new EventEmitter<SettlementOutcome>()
   const owners = new Map<string, MerchantConfig>()
   for (const merchant of config.merchants) for (const address of merchant.receive_addresses) owners.set(address, merchant)
-
-  function entry(type: WebhookEventType, id: string, merchantId: string, invoiceUuid: string | null, data: WebhookPayload['data'], at: string): OutboxEntry {
-    return queuedOutboxEntry({ webhookId: id, merchantId, invoiceUuid, type, data, at })
-  }
 
   function receipt(log: AcceptedLog, merchantId: string, invoiceUuid: string | null, head: number, at: string, settledAt: string | null): WebhookPayload['data'] {
     return {
@@ -99,12 +95,12 @@ export function createSettlementHandler(parameters: CreateSettlementHandlerParam
           webhookId: id,
         }
         tx.putInvoice({ ...invoice, status: 'settled', settlement, delivery: { webhookId: id, status: 'queued', attempts: 0, lastError: null, updatedAt: at } })
-        tx.putOutboxEntry(entry('invoice.settled', id, invoice.merchantId, invoice.uuid, receipt(log, invoice.merchantId, invoice.uuid, event.head, at, at), at))
+        tx.putOutboxEntry(queuedOutboxEntry({ webhookId: id, merchantId: invoice.merchantId, invoiceUuid: invoice.uuid, type: 'invoice.settled', data: receipt(log, invoice.merchantId, invoice.uuid, event.head, at, at), at }))
         tx.putProcessedTransfers(identity, [...processed, { block: log.blockNumber, invoiceUuid: invoice.uuid }])
         done.push({ kind: 'settled', merchantId: invoice.merchantId, invoiceUuid: invoice.uuid, log, webhookId: id, latencySeconds: log.blockTimestamp === undefined ? null : Math.max(0, now() / 1000 - log.blockTimestamp) })
       } else {
         const id = webhookId('unmatched', `${identity}#${occurrence}`)
-        tx.putOutboxEntry(entry('payment.unmatched', id, result.merchantId, null, receipt(log, result.merchantId, null, event.head, at, null), at))
+        tx.putOutboxEntry(queuedOutboxEntry({ webhookId: id, merchantId: result.merchantId, invoiceUuid: null, type: 'payment.unmatched', data: receipt(log, result.merchantId, null, event.head, at, null), at }))
         tx.putProcessedTransfers(identity, [...processed, { block: log.blockNumber, invoiceUuid: null }])
         done.push({ kind: 'unmatched', merchantId: result.merchantId, log, webhookId: id })
       }
@@ -130,7 +126,7 @@ export function createSettlementHandler(parameters: CreateSettlementHandlerParam
         reverted: [...invoice.reverted, invoice.settlement],
         delivery: { webhookId: id, status: 'queued', attempts: 0, lastError: null, updatedAt: at },
       })
-      tx.putOutboxEntry(entry('invoice.reverted', id, invoice.merchantId, invoice.uuid, receipt(log, invoice.merchantId, invoice.uuid, log.blockNumber - 1, at, null), at))
+      tx.putOutboxEntry(queuedOutboxEntry({ webhookId: id, merchantId: invoice.merchantId, invoiceUuid: invoice.uuid, type: 'invoice.reverted', data: receipt(log, invoice.merchantId, invoice.uuid, log.blockNumber - 1, at, null), at }))
       done.push({ kind: 'reverted', merchantId: invoice.merchantId, invoiceUuid: invoice.uuid, log, webhookId: id })
     }
   }
