@@ -6,28 +6,28 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
+import { requireTool } from '../support/system-tool.ts'
 
 const run = promisify(execFile)
 const root = fileURLToPath(new URL('../../', import.meta.url))
 
-/** The Debian tool must be installed (.ci/run installs it); a missing tool fails, it is never skipped. */
-async function tool(name: string, debianPackage: string, args: string[], cwd = root) {
+/** Runs a Debian tool that `npm test` brought (scripts/test-tools.ts); a missing tool fails, it is never skipped. */
+async function tool(name: string, args: string[], cwd = root) {
   try {
-    return await run(name, args, { cwd })
+    return await run(requireTool(name), args, { cwd })
   } catch (error) {
     const e = error as NodeJS.ErrnoException & { stdout?: string; stderr?: string }
-    if (e.code === 'ENOENT') throw new Error(`${name} is not installed: apt-get install ${debianPackage} (.ci/run does)`)
-    throw new Error(`${name} ${args.join(' ')} failed:\n${e.stdout ?? ''}${e.stderr ?? ''}`)
+    throw new Error(`${name} ${args.join(' ')} failed: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`)
   }
 }
 
 describe('deploy/prometheus/alerts.yml', () => {
   it('passes promtool check rules', async () => {
-    const { stdout } = await tool('promtool', 'prometheus', ['check', 'rules', 'deploy/prometheus/alerts.yml'])
+    const { stdout } = await tool('promtool', ['check', 'rules', 'deploy/prometheus/alerts.yml'])
     expect(stdout).toContain('SUCCESS: 6 rules found')
   })
   it('passes its unit tests (promtool test rules), one or more per alert', async () => {
-    const { stdout } = await tool('promtool', 'prometheus', ['test', 'rules', 'deploy/prometheus/alerts.test.yml'])
+    const { stdout } = await tool('promtool', ['test', 'rules', 'deploy/prometheus/alerts.test.yml'])
     expect(stdout).toContain('SUCCESS')
     const tests = await readFile(join(root, 'deploy/prometheus/alerts.test.yml'), 'utf8')
     for (const alert of ['SettleProofBreakerOpen', 'SettleProofBreakerFlapping', 'SettleProofQuorumFailures', 'SettleProofCheckpointLag', 'SettleProofDLQGrowth', 'SettleProofWebhookSuccessRateLow']) {
@@ -45,7 +45,7 @@ describe('deploy/systemd/settleproof.service', () => {
         .replace('/etc/settleproof/settleproof.env', join(dir, 'settleproof.env'))
       await writeFile(join(dir, 'settleproof.env'), '')
       await writeFile(join(dir, 'settleproof.service'), unit)
-      const { stdout, stderr } = await tool('systemd-analyze', 'systemd', ['verify', join(dir, 'settleproof.service')])
+      const { stdout, stderr } = await tool('systemd-analyze', ['verify', join(dir, 'settleproof.service')])
       expect(stdout + stderr).toBe('')
     } finally {
       await rm(dir, { recursive: true, force: true })

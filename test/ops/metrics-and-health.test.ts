@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { daemonDocument, eventually, merchantAddress, startTestDaemon, type DaemonUnderTest, startMerchantWorld, type MerchantWorld } from '../support/daemon-harness.ts'
 import type { ChainFixture } from '../support/reader-harness.ts'
 import type { WebhookReceiver } from '../support/webhook-receiver.ts'
+import { requireTool } from '../support/system-tool.ts'
 
 let world: MerchantWorld
 let chain: ChainFixture
@@ -77,11 +78,11 @@ describe('/metrics', () => {
     expect(text).not.toMatch(/https?:\/\//)
 
     const check = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-      const child = spawn('promtool', ['check', 'metrics'])
+      const child = spawn(requireTool('promtool'), ['check', 'metrics'])
       let output = ''
       child.stdout.on('data', (c: Buffer) => (output += c))
       child.stderr.on('data', (c: Buffer) => (output += c))
-      child.on('error', () => reject(new Error('promtool is not installed: apt-get install prometheus (.ci/run does)')))
+      child.on('error', () => reject(new Error('promtool could not be run')))
       child.on('close', (code) => resolve({ code, output }))
       child.stdin.end(text)
     })

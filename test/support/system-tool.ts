@@ -1,0 +1,32 @@
+import { accessSync, constants } from 'node:fs'
+import { delimiter, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+/** Where scripts/test-tools.ts keeps the Debian tools it fetched for the tests (gitignored with node_modules). */
+export const CACHE_ROOT = fileURLToPath(new URL('../../node_modules/.cache/settleproof-tools/', import.meta.url))
+export const CACHE_BIN = join(CACHE_ROOT, 'bin')
+
+function executable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** The path of a command: on PATH, else fetched into the cache by `npm test`'s first step; undefined when neither. */
+export function findTool(command: string): string | undefined {
+  for (const dir of [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), CACHE_BIN]) {
+    const path = join(dir, command)
+    if (executable(path)) return path
+  }
+  return undefined
+}
+
+/** Like `findTool`, but a missing tool fails the test with what to run: such a test is never skipped. */
+export function requireTool(command: string): string {
+  const path = findTool(command)
+  if (path === undefined) throw new Error(`${command} is missing: npm test fetches it first (node scripts/test-tools.ts); run that and read its output`)
+  return path
+}
