@@ -13,7 +13,9 @@ const usage = `Usage: settleproof <command> [options]
 
 Commands:
   run [--config FILE]            run the daemon
-  check-config [--config FILE]   validate the configuration (exit 78 when invalid)
+  check-config [--config FILE] [--probe]
+                                 validate the configuration (exit 78 when invalid);
+                                 --probe also asks every provider and merchant endpoint
   demo                           the whole product on a local chain, no configuration needed
   status [--json]                checkpoint, head, lag, breakers, invoices, deliveries, DLQ size
   dlq list [--json]              the dead letters
@@ -34,7 +36,11 @@ type Command = {
 
 const commands: Record<string, Command> = {
   run: { help: runHelp, options: { config: { type: 'string' } }, run: (v) => run({ config: v.config as string | undefined }) },
-  'check-config': { help: checkConfigHelp, options: { config: { type: 'string' } }, run: (v) => checkConfig({ config: v.config as string | undefined }, process.stdout) },
+  'check-config': {
+    help: checkConfigHelp,
+    options: { config: { type: 'string' }, probe: { type: 'boolean' } },
+    run: (v) => checkConfig({ config: v.config as string | undefined, probe: v.probe === true }, process.stdout, process.stderr),
+  },
   demo: { help: demoHelp, options: {}, run: () => demo() },
   status: { help: statusHelp, options: { config: { type: 'string' }, json: { type: 'boolean' } }, run: (v) => status({ config: v.config as string | undefined, json: v.json === true }, process.stdout) },
   dlq: {

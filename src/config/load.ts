@@ -1,9 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { parseEnv } from 'node:util'
-import { parseDocument } from 'yaml'
+import { LineCounter, isPair, isScalar, isSeq, parseDocument, visit, type Document, type YAMLError } from 'yaml'
 import type { ConfigIssue } from './errors.ts'
 import { ConfigError, formatConfigPath } from './errors.ts'
+import { describeIssue, describeUnknownKey } from './describe-issue.ts'
 import type { ConfigEnv } from './interpolate.ts'
 import { interpolateEnv } from './interpolate.ts'
 import type { Config } from './schema.ts'
@@ -14,7 +15,7 @@ export type LoadConfigParameters = {
   path?: string | undefined
   /** Defaults to `process.env`. */
   env?: ConfigEnv
-  /** Directory that relative paths are resolved against; defaults to the working directory. */
+  /** Directory a relative `--config` is resolved against; defaults to the working directory. */
   cwd?: string
 }
 
@@ -41,37 +42,74 @@ export function loadConfig(parameters: LoadConfigParameters = {}): LoadedConfig 
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : 'file cannot be read'
     throw new ConfigError([{ path: '', message: `${path}: ${reason} (pass --config FILE or set SETTLEPROOF_CONFIG)` }], path)
   }
-  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true })
-  if (document.errors.length > 0) {
-    throw new ConfigError(
-      document.errors.map((e) => ({ path: '', message: `YAML syntax error at line ${e.linePos?.[0]?.line ?? '?'}: ${e.code}` })),
-      path,
-    )
-  }
+  const lineCounter = new LineCounter()
+  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter })
+  if (document.errors.length > 0) throw new ConfigError(document.errors.map((error) => describeYamlError(error, document, lineCounter)), path)
   const dotEnv = readDotEnv([dirname(path), cwd])
-  return { path, config: parseConfig(document.toJS(), { ...dotEnv, ...definedOnly(env) }, path) }
+  return { path, config: parseConfig(document.toJS(), { ...dotEnv, ...definedOnly(env) }, path, dirname(path)) }
+}
+
+/**
+ * A YAML error located as an editor shows it (`line 4, column 3`), with the key for a
+ * duplicate. yaml's message is used without its source excerpt: the excerpt may hold a secret.
+ */
+export function describeYamlError(error: YAMLError, document: Document, lineCounter: LineCounter): ConfigIssue {
+  const at = lineCounter.linePos(error.pos[0])
+  const where = `line ${at.line}, column ${at.col}`
+  if (error.code === 'DUPLICATE_KEY') {
+    const key = keyPathAt(document, error.pos[0])
+    return { path: key ?? '', message: `${where}: duplicate key: each key may appear once in a mapping` }
+  }
+  const reason = (error.message.split('\n')[0] ?? error.code).replace(/ at line \d+, column \d+:?$/, '')
+  return { path: '', message: `${where}: YAML syntax error (${error.code}): ${reason}` }
 }
 
 /**
  * Validates an already-parsed document. Exported so tests and the demo build configurations
  * through the same schema as `skill.yaml`.
  */
-export function parseConfig(document: unknown, env: ConfigEnv = {}, source = 'configuration'): Config {
+export function parseConfig(document: unknown, env: ConfigEnv = {}, source = 'configuration', baseDirectory?: string): Config {
   const interpolated = interpolateEnv(document, env)
-  const result = configSchema.safeParse(interpolated.value)
+  // reportInput: "required" is told from a wrong value by the input being absent; inputs are never printed.
+  const result = configSchema.safeParse(interpolated.value, { reportInput: true })
   const issues: ConfigIssue[] = [...interpolated.issues]
   if (!result.success) {
     for (const issue of result.error.issues) {
       if (issue.code === 'unrecognized_keys') {
-        for (const key of issue.keys) issues.push({ path: formatConfigPath([...issue.path, key]), message: 'unknown key' })
+        for (const key of issue.keys) issues.push({ path: formatConfigPath([...issue.path, key]), message: describeUnknownKey(key, issue.path, configSchema) })
       } else if (!issues.some((known) => known.path === formatConfigPath(issue.path))) {
         // An unset variable already explains why the same value failed validation.
-        issues.push({ path: formatConfigPath(issue.path), message: issue.path.length === 0 && issue.code === 'invalid_type' ? 'expected a YAML mapping' : issue.message })
+        issues.push({ path: formatConfigPath(issue.path), message: describeIssue(issue) })
       }
     }
   }
   if (issues.length > 0 || !result.success) throw new ConfigError(issues, source)
-  return deepFreeze(result.data)
+  const config = result.data
+  if (baseDirectory !== undefined) {
+    // SPEC §4: relative paths resolve against the configuration file's folder, not the working
+    // directory, so `status` run from anywhere reads the store the daemon writes.
+    config.storage.path = resolve(baseDirectory, config.storage.path)
+    config.dlq.path = resolve(baseDirectory, config.dlq.path)
+  }
+  return deepFreeze(config)
+}
+
+/** The path (`chain.id`, `merchants[1].api_key`) of the mapping key that starts at `offset`. */
+function keyPathAt(document: Document, offset: number): string | undefined {
+  let found: string | undefined
+  visit(document, {
+    Pair(_, pair, ancestors) {
+      if (!isScalar(pair.key) || pair.key.range?.[0] !== offset) return undefined
+      const path: PropertyKey[] = []
+      ancestors.forEach((node, i) => {
+        if (isPair(node) && isScalar(node.key)) path.push(String(node.key.value))
+        else if (isSeq(node)) path.push(node.items.indexOf(ancestors[i + 1] as never))
+      })
+      found = formatConfigPath([...path, String(pair.key.value)])
+      return visit.BREAK
+    },
+  })
+  return found
 }
 
 function readDotEnv(directories: readonly string[]): Record<string, string> {

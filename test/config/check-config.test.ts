@@ -50,8 +50,11 @@ describe('settleproof check-config (the real CLI in a child process)', () => {
   })
 
   const cases: [string, (doc: Record<string, any>) => void, string, Record<string, string | undefined>?][] = [
-    ['an unknown key', (doc) => (doc.chain.confirmation = 3), 'chain.confirmation: unknown key'],
-    ['an unknown top-level key', (doc) => (doc.qorum = 2), 'qorum: unknown key'],
+    ['an unknown key, with the nearest known one', (doc) => (doc.chain.confirmation = 3), 'chain.confirmation: unknown key (did you mean confirmations?)'],
+    ['an unknown top-level key, with the nearest known one', (doc) => (doc.qorum = 2), 'qorum: unknown key (did you mean quorum?)'],
+    ['an unknown key inside a list item', (doc) => (doc.merchants[1].webhook_urls = 'https://globex.invalid/hook'), 'merchants[1].webhook_urls: unknown key (did you mean webhook_url?)'],
+    ['a required key left out: "required"', (doc) => delete doc.chain.id, 'chain.id: required'],
+    ['a required key of a list item left out', (doc) => delete doc.merchants[0].api_key, 'merchants[0].api_key: required'],
     ['an unset variable', (doc) => (doc.merchants[1].api_key = '${GLOBEX_API_KEY}'), 'merchants[1].api_key: environment variable GLOBEX_API_KEY is not set'],
     ['a bad address', (doc) => (doc.merchants[0].receive_addresses = ['0x1234']), 'merchants[0].receive_addresses[0]: invalid address'],
     ['a bad checksum', (doc) => (doc.merchants[0].tokens = ['0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913'.replace('fCD', 'fcD')]), 'merchants[0].tokens[0]: invalid address'],
@@ -59,7 +62,7 @@ describe('settleproof check-config (the real CLI in a child process)', () => {
     ['a non-http provider URL', (doc) => (doc.providers[2].url = 'ftp://three.invalid'), 'providers[2].url: invalid URL'],
     ['a quorum larger than the providers', (doc) => (doc.quorum = 4), 'quorum: quorum 4 is larger than the 3 providers configured'],
     ['duplicate provider names', (doc) => (doc.providers[2].name = 'primary'), 'providers[2].name: duplicate provider name'],
-    ['a missing required section', (doc) => delete doc.merchants, 'merchants: '],
+    ['a missing required section', (doc) => delete doc.merchants, 'merchants: required'],
     ['a bad webhook secret', (doc) => (doc.merchants[0].webhook_secret = 'plain-secret'), 'merchants[0].webhook_secret: invalid webhook secret'],
     ['zero confirmations', (doc) => (doc.chain.confirmations = 0), 'chain.confirmations: '],
   ]
@@ -95,8 +98,18 @@ describe('settleproof check-config (the real CLI in a child process)', () => {
     for (const secret of ['key-aaaa', 'hunter2', 'short', TEST_WEBHOOK_SECRET]) expect(result.stderr).not.toContain(secret)
   })
 
-  it('reports YAML syntax errors, a missing file and a non-mapping document with exit 78', async () => {
-    expect((await checkConfig('chain: [unclosed\n')).code).toBe(78)
+  it('reports YAML errors with line, column and the key: exit 78', async () => {
+    const duplicate = await checkConfig('chain:\n  id: 8453\n  confirmations: 3\n  id: 1\nquorum: 2\n')
+    expect(duplicate.code).toBe(78)
+    expect(duplicate.stderr).toContain('chain.id: line 4, column 3: duplicate key')
+    const inList = await checkConfig(stringify(validDocument()).replace('  - id: globex\n', '  - id: globex\n    id: other\n'))
+    expect(inList.stderr).toMatch(/merchants\[1\]\.id: line \d+, column 5: duplicate key/)
+    const unclosed = await checkConfig('chain: {id: 1}\nproviders: [unclosed\n')
+    expect(unclosed.code).toBe(78)
+    expect(unclosed.stderr).toMatch(/line \d+, column \d+: YAML syntax error \([A-Z_]+\)/)
+  })
+
+  it('reports a missing file and a non-mapping document with exit 78', async () => {
     expect((await checkConfig('- just\n- a list\n')).code).toBe(78)
     const missing = await runCli(['check-config', '--config', join(dir, 'nope.yaml')])
     expect(missing.code).toBe(78)
@@ -121,11 +134,24 @@ describe('settleproof check-config (the real CLI in a child process)', () => {
     expect((await runCli(['check-config'], { env: { ...ENV, SETTLEPROOF_CONFIG: path }, cwd: dir })).code).toBe(0)
   })
 
-  it('accepts the shipped skill.yaml with the variables of .env.example', async () => {
-    const env = parseEnv(await readFile(new URL('../../.env.example', import.meta.url), 'utf8'))
-    const result = await runCli(['check-config', '--config', new URL('../../skill.yaml', import.meta.url).pathname], { env: env as Record<string, string> })
-    expect(result.stderr).toBe('')
+  it('accepts the shipped skill.yaml with the variables of .env.example, warning (by path, never by value) about every example value left in', async () => {
+    const env = parseEnv(await readFile(new URL('../../.env.example', import.meta.url), 'utf8')) as Record<string, string>
+    const result = await runCli(['check-config', '--config', new URL('../../skill.yaml', import.meta.url).pathname], { env })
     expect(result.code).toBe(0)
+    const warnings = result.stderr.trim().split('\n')
+    expect(warnings).toEqual([
+      'warning: providers[0].url: still the example value from .env.example: set your own',
+      'warning: providers[1].url: still the example value from .env.example: set your own',
+      'warning: providers[2].url: still the example value from .env.example: set your own',
+      'warning: merchants[0].webhook_url: still the example value from .env.example: set your own',
+      'warning: merchants[0].webhook_secret[0]: still the example value from .env.example: set your own',
+      'warning: merchants[0].api_key: still the example value from .env.example: set your own',
+    ])
+    for (const value of Object.values(env)) expect(result.stderr).not.toContain(value)
+    // A placeholder that is not copied verbatim is caught by its marker.
+    const edited = await checkConfig(validDocument(), { ...ENV, RPC_B: 'https://two.invalid/v2/REPLACE_WITH_KEY' })
+    expect(edited.code).toBe(0)
+    expect(edited.stderr).toBe('warning: providers[1].url: still a placeholder from the examples: set the real value\n')
   })
 
   it('makes `run` refuse an invalid configuration with the same messages and exit 78', async () => {

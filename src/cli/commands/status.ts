@@ -25,6 +25,8 @@ export async function status(options: { config?: string | undefined; json?: bool
   const checkpoint = live?.checkpoint ?? snapshot?.chain?.checkpoint ?? null
   const report = {
     daemon: live === null ? 'not reachable' : 'running',
+    // Said plainly: an empty report from the wrong folder must not pass for an empty store.
+    store: { path: config.storage.path, found: snapshot !== null },
     chain_id: config.chain.id,
     checkpoint,
     head: live?.head ?? null,
@@ -42,6 +44,7 @@ export async function status(options: { config?: string | undefined; json?: bool
   out.write(
     [
       `daemon       ${report.daemon}`,
+      report.store.found ? `store        ${report.store.path}` : `store        none at ${report.store.path} (no daemon has written there yet: is this the configuration the daemon runs with?)`,
       `chain        ${report.chain_id}  checkpoint ${report.checkpoint ?? '-'}  head ${report.head ?? '-'}  lag ${report.lag ?? '-'}`,
       ...report.providers.map((p) => `provider     ${p.name}  breaker ${p.breaker_state}${'last_error' in p && p.last_error ? `  last error: ${p.last_error}` : ''}`),
       `invoices     open ${report.invoices.open}  expired ${report.invoices.expired}  settled ${report.invoices.settled}`,
