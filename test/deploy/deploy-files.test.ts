@@ -51,6 +51,21 @@ describe('deploy/systemd/settleproof.service', () => {
       await rm(dir, { recursive: true, force: true })
     }
   })
+  it('never restarts a configuration error in a loop: only the main process may exit 78, and it is in RestartPreventExitStatus', async () => {
+    // systemd applies RestartPreventExitStatus= to the main process only (systemd.service(5)); a
+    // failing ExecStartPre= makes the start fail and Restart=on-failure starts it again. So no
+    // pre-start command may be one that exits 78, and the main process must be `run`, which
+    // validates the configuration and exits 78 itself (test/config/check-config.test.ts).
+    const unit = await readFile(join(root, 'deploy/systemd/settleproof.service'), 'utf8')
+    const directives = unit.split('\n').filter((line) => /^[A-Za-z]+=/.test(line))
+    const pre = directives.filter((line) => /^(ExecStartPre|ExecCondition|ExecStartPost)=/.test(line))
+    for (const line of pre) expect(line, line).not.toMatch(/settleproof\.js (check-config|run)/)
+    const main = directives.filter((line) => line.startsWith('ExecStart='))
+    expect(main).toHaveLength(1)
+    expect(main[0]).toMatch(/settleproof\.js run$/)
+    expect(directives).toContain('Restart=on-failure')
+    expect(directives).toContain('RestartPreventExitStatus=78')
+  })
   it('restarts on failure but not on a configuration error, reads secrets from an EnvironmentFile, and is hardened', async () => {
     const unit = await readFile(join(root, 'deploy/systemd/settleproof.service'), 'utf8')
     for (const line of ['Restart=on-failure', 'RestartPreventExitStatus=78', 'EnvironmentFile=', 'NoNewPrivileges=yes', 'ProtectSystem=strict', 'ReadWritePaths=/var/lib/settleproof', 'KillSignal=SIGTERM']) {
@@ -64,7 +79,10 @@ describe('Dockerfile (no Docker engine here: checked line by line)', () => {
     const lines = (await readFile(join(root, 'Dockerfile'), 'utf8')).split('\n').filter((l) => !l.startsWith('#'))
     const text = lines.join('\n')
     expect(lines.filter((l) => l.startsWith('FROM ')).length).toBeGreaterThanOrEqual(2)
-    expect(text).toMatch(/npm install --omit=dev/)
+    expect(text).toMatch(/npm ci --omit=dev/)
+    // Every base image pinned by digest (through the one ARG both stages use).
+    for (const from of lines.filter((l) => l.startsWith('FROM '))) expect(from).toMatch(/^FROM \$\{NODE_IMAGE\}( AS \w+)?$/)
+    expect(text).toMatch(/^ARG NODE_IMAGE=node:24-bookworm-slim@sha256:[0-9a-f]{64}$/m)
     expect(text).toMatch(/COPY --from=deps/)
     const user = lines.filter((l) => l.startsWith('USER ')).at(-1)
     expect(user).toBeDefined()
