@@ -1,4 +1,5 @@
 import type { Registry } from 'prom-client'
+import { initialBackfillProgress, observeRound } from './chain/backfill-progress.ts'
 import { createChainReader, type ChainReader } from './chain/chain-reader.ts'
 import { createRpcProvider, type RpcProvider } from './chain/rpc-provider.ts'
 import type { Config } from './config/schema.ts'
@@ -43,6 +44,26 @@ const DLQ_RECONCILE_EVERY_MS = 2_000
 const COMPACT_EVERY_MS = 30_000
 
 /**
+ * Tells the operator where the reader is: a backfill's start, progress at most every 10 s and
+ * its end (backfill-progress.ts decides); with `log.level: debug`, each round's outcome and
+ * each RPC attempt with its timing.
+ */
+function logReaderProgress(reader: ChainReader, providers: readonly RpcProvider[], logger: Logger): void {
+  const log = logger.child({ component: 'reader' })
+  let progress = initialBackfillProgress
+  reader.onRound((outcome) => {
+    const step = observeRound(progress, outcome, reader.status(), Date.now())
+    progress = step.progress
+    for (const line of step.lines) log.info(line.fields, line.message)
+    if (log.isLevelEnabled('debug')) log.debug({ ...outcome, outcome: outcome.kind, kind: undefined }, 'round')
+  })
+  if (!log.isLevelEnabled('debug')) return
+  for (const provider of providers) {
+    provider.onAttempt((attempt) => log.debug({ provider: attempt.provider, method: attempt.method, outcome: attempt.outcome, duration_ms: Math.round(attempt.durationMs) }, 'rpc attempt'))
+  }
+}
+
+/**
  * Opens the store (taking its writer lock), then starts the reader, the outbox and the HTTP
  * server.
  * @throws {StoreLockedError | StoreCorruptError | StoreChainMismatchError}
@@ -75,6 +96,7 @@ export async function startDaemon(parameters: StartDaemonParameters): Promise<Da
       }
     })
     const reader = createChainReader({ config, providers, store, logger, handler: settlement.handler })
+    logReaderProgress(reader, providers, logger)
     const metrics = createMetrics({ config, providers, reader, settlement, outbox, store })
     const server = await startHttpServer({
       host: config.server.host,
