@@ -69,7 +69,7 @@ describe('selectInvoicePage', () => {
     const seen: string[] = []
     let after: InvoiceListQuery['after'] = null
     for (let pages = 0; pages < 10; pages++) {
-      const result = selectInvoicePage(entries, query({ limit: 2, after }))
+      const result: { page: InvoiceListEntry[]; next: InvoiceListQuery['after'] } = selectInvoicePage(entries, query({ limit: 2, after }))
       seen.push(...uuids(result))
       if (result.next === null) break
       after = result.next
