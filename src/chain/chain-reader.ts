@@ -220,11 +220,25 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
     return agreement.agreed ? agreement.value : undefined
   }
 
+  /**
+   * The highest block final by the reorg window: `reorg_window` below the highest block read
+   * (the checkpoint, or the one a pending reorg is re-reading up to), never below the block
+   * before `start_block`. `advance` keeps block hashes and accepted logs down to here and
+   * compaction keeps processed transfers down to here, so a rollback to it re-reads only what
+   * settlement can recognise as already handled.
+   */
+  function finalFloor(state: ChainState): number {
+    const highestRead = Math.max(state.checkpoint, state.pendingReorg?.untilBlock ?? state.checkpoint)
+    return Math.max(highestRead - config.chain.reorg_window, config.chain.start_block - 1)
+  }
+
   async function rollBack(state: ChainState, heads: ReadonlyMap<string, number>): Promise<RoundOutcome> {
     const canonical = new Map<number, Hex>()
+    const floor = finalFloor(state)
     for (;;) {
-      const search = findForkPoint(state.blocks, canonical)
-      if (search.found) {
+      const search = findForkPoint(state.blocks, canonical, floor)
+      if (search.kind === 'too_deep') throw new ReorgTooDeepError(search.changedBlock, state.checkpoint, config.chain.reorg_window)
+      if (search.kind === 'fork') {
         const forkBlock = search.forkBlock
         await store.transact((tx) => {
           const current = tx.getChainState() ?? state
@@ -245,7 +259,6 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
         logger.warn({ block: forkBlock, previous_checkpoint: state.checkpoint }, 'reorg below the checkpoint: rolled back to the fork point, re-reading')
         return { kind: 'reorg', forkBlock, previousCheckpoint: state.checkpoint }
       }
-      if (search.next.length === 0) throw new ReorgTooDeepError(state.checkpoint, state.blocks[0]?.number)
       const hashes = await Promise.all(search.next.map((block) => agreedHash(block, heads)))
       for (const [i, block] of search.next.entries()) {
         const hash = hashes[i]
