@@ -50,6 +50,8 @@ export type ReaderStatus = {
   lag: number | null
   /** The span of the next range: `chain.max_block_range` unless every provider refused it (a narrower provider gets pieces). */
   maxBlockRange: number
+  /** Each provider's own eth_getLogs span (narrowed by its "too large" answers, growing back). */
+  providerSpans: Record<string, number>
   /** Epoch ms when the last round ended (whatever its outcome); null before the first. */
   lastRoundAt: number | null
   /** Each provider's breaker and, when it reports another chain id, why it is refused. */
@@ -421,6 +423,7 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
         safeHead: safe,
         lag: head === null ? null : Math.max(0, head - checkpoint),
         maxBlockRange: spans.rangeSpan(),
+        providerSpans: Object.fromEntries(spans.limits()),
         lastRoundAt,
         providers: providers.map((p) => ({ ...p.status(), refused: refusedChain.get(p.name) ?? null })),
       }
