@@ -22,14 +22,13 @@ export function spanOf(range: BlockRange): number {
 }
 
 /**
- * A provider's span after it refused `refused` as too large: the span its error stated it
- * allows when that is narrower, else half of the refused span; at least one block, and always
- * narrower than the refused span (so splitting a refused piece always makes progress).
+ * A provider's span after it refused `refused` as too large: half of it, at least one block,
+ * and always narrower than the refused span, so splitting a refused piece always makes
+ * progress. (Some providers state their limit in the error text; it is not parsed: halving
+ * reaches any limit in log2(max_block_range) refusals, once, and the limit is remembered.)
  */
-export function spanAfterRefusal(refused: BlockRange, stated?: number): number {
-  const span = spanOf(refused)
-  if (stated !== undefined && Number.isInteger(stated) && stated >= 1 && stated < span) return stated
-  return Math.max(1, Math.floor(span / 2))
+export function spanAfterRefusal(refused: BlockRange): number {
+  return Math.max(1, Math.floor(spanOf(refused) / 2))
 }
 
 /**

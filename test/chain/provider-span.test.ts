@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { readRangeSpan, spanAfterRead, spanAfterRefusal, splitRange, SPAN_REGROW_READS, type SpanLimit } from '../../src/chain/provider-span.ts'
 
-describe('spanAfterRefusal without a stated span', () => {
+describe('spanAfterRefusal', () => {
   it('halves the refused span', () => {
     expect(spanAfterRefusal({ fromBlock: 1, toBlock: 2_000 })).toBe(1_000)
     expect(spanAfterRefusal({ fromBlock: 101, toBlock: 110 })).toBe(5)
@@ -41,23 +41,6 @@ describe('spanAfterRefusal without a stated span', () => {
     expect(span).toBe(1)
     expect(refusals).toBe(Math.floor(Math.log2(2_000)))
   })
-})
-
-describe('spanAfterRefusal with the span the provider stated', () => {
-  const table: { name: string; refused: [number, number]; stated: number | undefined; expected: number }[] = [
-    { name: 'uses a stated span narrower than the refused one', refused: [1, 2_000], stated: 500, expected: 500 },
-    { name: 'uses a stated span of one block', refused: [1, 2_000], stated: 1, expected: 1 },
-    { name: 'halves when the stated span is not narrower (it cannot be right)', refused: [1, 100], stated: 100, expected: 50 },
-    { name: 'halves when the stated span is wider', refused: [1, 100], stated: 5_000, expected: 50 },
-    { name: 'halves when the stated span is zero', refused: [1, 100], stated: 0, expected: 50 },
-    { name: 'halves when the stated span is not an integer', refused: [1, 100], stated: 2.5, expected: 50 },
-    { name: 'halves when nothing was stated', refused: [1, 100], stated: undefined, expected: 50 },
-  ]
-  for (const row of table) {
-    it(row.name, () => {
-      expect(spanAfterRefusal({ fromBlock: row.refused[0], toBlock: row.refused[1] }, row.stated)).toBe(row.expected)
-    })
-  }
 })
 
 describe('spanAfterRead (regrowth)', () => {
