@@ -30,7 +30,7 @@ type Resource = { status: string; settlement: { tx_hash: string } | null }
 
 async function startDaemon() {
   const daemon = startCli(['run', '--config', configPath], { timeoutMs: 90_000 })
-  await waitForOutput(daemon, /reading the chain/)
+  await waitForOutput(daemon, /reading the chain/, 45_000)
   const line = daemon.output.stdout.split('\n').find((l) => l.includes('reading the chain'))!
   const api = apiClient((JSON.parse(line) as { port: number }).port, apiKeyOf('acme'))
   return { daemon, api }
@@ -58,8 +58,8 @@ it('survives a depth-2 reorg of every kept block right after start-up, and a res
   const head = Number(await chain.anvil.client.getBlockNumber())
   for (const proxy of chain.proxies) proxy.setFault({ kind: 'none' })
 
-  await eventually(async () => (await invoice(first.api, moved!)).status === 'settled' && (await invoice(first.api, vanishing!)).status === 'settled', 20_000, 'both payments settled')
-  await eventually(async () => (await readLowdbStoreSnapshot(storePath))?.chain?.checkpoint === head, 10_000, 'checkpoint at the head')
+  await eventually(async () => (await invoice(first.api, moved!)).status === 'settled' && (await invoice(first.api, vanishing!)).status === 'settled', 45_000, 'both payments settled')
+  await eventually(async () => (await readLowdbStoreSnapshot(storePath))?.chain?.checkpoint === head, 45_000, 'checkpoint at the head')
   // One range 1..head: only its end and the two paying blocks are kept, all inside the reorg.
   expect((await readLowdbStoreSnapshot(storePath))!.chain!.blocks.map((b) => b.number)).toEqual([head - 1, head])
 
@@ -70,8 +70,8 @@ it('survives a depth-2 reorg of every kept block right after start-up, and a res
     params: [2, [[rawMoved, 0], [{ from: chain.payer, to: token, data, nonce: toHex(nonce), gas: toHex(100_000) }, 1]]] as never,
   })
 
-  await eventually(async () => (await invoice(first.api, fresh!)).status === 'settled', 20_000, 'the payment mined on the new branch settled')
-  await eventually(() => receiver.delivered('/acme').some((w) => w.payload.type === 'invoice.reverted'), 20_000, 'invoice.reverted delivered')
+  await eventually(async () => (await invoice(first.api, fresh!)).status === 'settled', 45_000, 'the payment mined on the new branch settled')
+  await eventually(() => receiver.delivered('/acme').some((w) => w.payload.type === 'invoice.reverted'), 45_000, 'invoice.reverted delivered')
   expect(await invoice(first.api, vanishing!)).toMatchObject({ status: 'open', settlement: null })
   expect(await invoice(first.api, moved!)).toMatchObject({ status: 'settled', settlement: { tx_hash: movedTx } })
   const reverted = receiver.delivered('/acme').filter((w) => w.payload.type === 'invoice.reverted')
@@ -88,11 +88,11 @@ it('survives a depth-2 reorg of every kept block right after start-up, and a res
     const later = randomUUID()
     expect((await second.api.post('invoices', { json: { uuid: later, token, amount: '15000' } })).statusCode).toBe(201)
     const laterTx = await chain.token.transfer(chain.payer, to, 15_000n)
-    await eventually(async () => (await invoice(second.api, later)).status === 'settled', 20_000, 'a payment after the restart settled')
+    await eventually(async () => (await invoice(second.api, later)).status === 'settled', 45_000, 'a payment after the restart settled')
     expect(await invoice(second.api, later)).toMatchObject({ settlement: { tx_hash: laterTx } })
     expect(second.daemon.output.stdout + second.daemon.output.stderr).not.toContain('REORG_TOO_DEEP')
   } finally {
     second.daemon.kill('SIGTERM')
     await second.daemon.exited
   }
-})
+}, 180_000) // two daemon starts and a reorg: generous for a loaded two-core machine; each wait is bounded
