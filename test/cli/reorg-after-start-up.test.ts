@@ -15,6 +15,7 @@ import { tokenAbi } from '../support/token.ts'
 let world: MerchantWorld
 let configPath: string
 let storePath: string
+const started: ReturnType<typeof startCli>[] = []
 
 beforeAll(async () => {
   world = await startMerchantWorld()
@@ -23,6 +24,9 @@ beforeAll(async () => {
   await writeDaemonConfig(configPath, daemonDocument(world.chain, world.receiver, join(world.chain.dir, 'data'), { log: { level: 'info' } }))
 })
 afterAll(async () => {
+  // A daemon left running by a failed assertion is killed, not left to its timeout.
+  for (const child of started) if (child.output.code === null && child.output.signal === null) child.kill('SIGKILL')
+  await Promise.all(started.map((child) => child.exited))
   await world.close()
 })
 
@@ -30,6 +34,7 @@ type Resource = { status: string; settlement: { tx_hash: string } | null }
 
 async function startDaemon() {
   const daemon = startCli(['run', '--config', configPath], { timeoutMs: 90_000 })
+  started.push(daemon)
   await waitForOutput(daemon, /reading the chain/, 45_000)
   const line = daemon.output.stdout.split('\n').find((l) => l.includes('reading the chain'))!
   const api = apiClient((JSON.parse(line) as { port: number }).port, apiKeyOf('acme'))
