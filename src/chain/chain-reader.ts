@@ -8,7 +8,8 @@ import { initialChainState, type BlockRef, type ChainState } from './chain-state
 import { ProviderError } from './errors.ts'
 import { decodeTransfer, logFingerprint, type AcceptedLog } from './log.ts'
 import { agree, agreeOnRange, rangeFingerprint, type RangeObservation } from './quorum.ts'
-import { nextRange, quorumHead, safeHead, shrinkRange, type BlockRange } from './quorum-head.ts'
+import { nextRange, quorumHead, safeHead, type BlockRange } from './quorum-head.ts'
+import { createProviderSpans } from './provider-span.ts'
 import { findForkPoint, removedLogs } from './reorg.ts'
 import { ReorgTooDeepError } from './errors.ts'
 import type { ProviderStatus, RpcProvider } from './rpc-provider.ts'
@@ -37,7 +38,6 @@ export type RoundOutcome =
   | { kind: 'advanced'; fromBlock: number; toBlock: number; accepted: number; caughtUp: boolean }
   | { kind: 'idle'; checkpoint: number; safeHead: number }
   | { kind: 'no_quorum'; stage: 'head' | 'range' | 'reorg'; reason: string }
-  | { kind: 'range_shrunk'; maxBlockRange: number }
   | { kind: 'reorg'; forkBlock: number; previousCheckpoint: number }
 
 /** A provider whose answer for a range differed from the quorum's, or who was refused. */
@@ -48,7 +48,10 @@ export type ReaderStatus = {
   head: number | null
   safeHead: number | null
   lag: number | null
+  /** The span of the next range: `chain.max_block_range` unless every provider refused it (a narrower provider gets pieces). */
   maxBlockRange: number
+  /** Each provider's own eth_getLogs span (narrowed by its "too large" answers, growing back). */
+  providerSpans: Record<string, number>
   /** Epoch ms when the last round ended (whatever its outcome); null before the first. */
   lastRoundAt: number | null
   /** Each provider's breaker and, when it reports another chain id, why it is refused. */
@@ -75,9 +78,6 @@ export type CreateChainReaderParameters = {
   logger: Logger
 }
 
-/** After this many rounds at a shrunk range with no "too large" answer, the range doubles back toward `max_block_range`. */
-const RANGE_REGROW_ROUNDS = 20
-
 /** A provider's chain id is re-checked this often, so a re-pointed endpoint is caught. */
 const CHAIN_ID_RECHECK_MS = 300_000
 
@@ -98,9 +98,13 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
   const chainIdCheckedAt = new Map<string, number>()
   const refusedChain = new Map<string, string>()
   let lastRoundAt: number | null = null
-  let maxBlockRange = config.chain.max_block_range
-  /** Rounds read at a shrunk range without a "too large" answer; after enough, the range doubles back. */
-  let roundsSinceShrink = 0
+  /** Each provider's eth_getLogs span: a provider that refuses a range reads it in pieces; the others read it whole. */
+  const spans = createProviderSpans({
+    providers: providers.map((p) => p.name),
+    maxBlockRange: config.chain.max_block_range,
+    onNarrowed: ({ provider, refused, span }) =>
+      logger.info({ provider, block: refused.fromBlock, to_block: refused.toBlock, max_block_range: span }, 'provider refused the range as too large: it reads narrower pieces'),
+  })
   let head: number | null = null
   let safe: number | null = null
   let running = false
@@ -151,7 +155,7 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
   async function observeRange(provider: RpcProvider, range: BlockRange | undefined, verify: number | undefined): Promise<RangeObservation> {
     const [checkpointHash, logs, endHash] = await Promise.all([
       verify === undefined ? undefined : provider.getBlockHash(verify),
-      range === undefined ? [] : provider.getTransferLogs({ tokens, recipients, fromBlock: range.fromBlock, toBlock: range.toBlock }),
+      range === undefined ? [] : spans.getTransferLogs(provider, { tokens, recipients, fromBlock: range.fromBlock, toBlock: range.toBlock }),
       range === undefined ? undefined : provider.getBlockHash(range.toBlock),
     ])
     return { logs, checkpointHash, endHash }
@@ -220,11 +224,25 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
     return agreement.agreed ? agreement.value : undefined
   }
 
+  /**
+   * The highest block final by the reorg window: `reorg_window` below the highest block read
+   * (the checkpoint, or the one a pending reorg is re-reading up to), never below the block
+   * before `start_block`. `advance` keeps block hashes and accepted logs down to here and
+   * compaction keeps processed transfers down to here, so a rollback to it re-reads only what
+   * settlement can recognise as already handled.
+   */
+  function finalFloor(state: ChainState): number {
+    const highestRead = Math.max(state.checkpoint, state.pendingReorg?.untilBlock ?? state.checkpoint)
+    return Math.max(highestRead - config.chain.reorg_window, config.chain.start_block - 1)
+  }
+
   async function rollBack(state: ChainState, heads: ReadonlyMap<string, number>): Promise<RoundOutcome> {
     const canonical = new Map<number, Hex>()
+    const floor = finalFloor(state)
     for (;;) {
-      const search = findForkPoint(state.blocks, canonical)
-      if (search.found) {
+      const search = findForkPoint(state.blocks, canonical, floor)
+      if (search.kind === 'too_deep') throw new ReorgTooDeepError(search.changedBlock, state.checkpoint, config.chain.reorg_window)
+      if (search.kind === 'fork') {
         const forkBlock = search.forkBlock
         await store.transact((tx) => {
           const current = tx.getChainState() ?? state
@@ -245,7 +263,6 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
         logger.warn({ block: forkBlock, previous_checkpoint: state.checkpoint }, 'reorg below the checkpoint: rolled back to the fork point, re-reading')
         return { kind: 'reorg', forkBlock, previousCheckpoint: state.checkpoint }
       }
-      if (search.next.length === 0) throw new ReorgTooDeepError(state.checkpoint, state.blocks[0]?.number)
       const hashes = await Promise.all(search.next.map((block) => agreedHash(block, heads)))
       for (const [i, block] of search.next.entries()) {
         const hash = hashes[i]
@@ -309,7 +326,7 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
     head = agreedHead
     safe = safeHead(agreedHead, config.chain.confirmations)
 
-    const range = nextRange(state.checkpoint, safe, maxBlockRange)
+    const range = nextRange(state.checkpoint, safe, spans.rangeSpan())
     const storedHash = state.blocks.find((b) => b.number === state.checkpoint)?.hash
     const verify = storedHash === undefined ? undefined : state.checkpoint
     if (range === undefined && verify === undefined) return { kind: 'idle', checkpoint: state.checkpoint, safeHead: safe }
@@ -318,21 +335,14 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
     const eligible = providers.filter((p) => (heads.get(p.name) ?? -1) >= needed)
     const settled = await collectRangeAnswers(eligible, range, verify)
     const answers: { provider: string; observation: RangeObservation }[] = []
-    let tooLarge = false
     for (const result of settled) {
       if (result.ok) answers.push({ provider: result.provider, observation: result.observation })
-      else if (failedAnswer(result, range) === 'range_too_large') tooLarge = true
-    }
-    if (tooLarge && range !== undefined) {
-      roundsSinceShrink = 0
-      maxBlockRange = Math.min(maxBlockRange, shrinkRange(range))
-      logger.info({ provider_count: eligible.length, max_block_range: maxBlockRange, block: range.fromBlock }, 'a provider refused the range as too large: halved it')
+      else failedAnswer(result, range)
     }
 
     const agreement = agreeOnRange(answers, quorum)
     const span = range ?? { fromBlock: state.checkpoint, toBlock: state.checkpoint }
     if (!agreement.agreed) {
-      if (tooLarge) return { kind: 'range_shrunk', maxBlockRange }
       // Without a majority nobody can tell who is wrong: only a minority against a larger group is blamed.
       const [largest, runnerUp] = agreement.groups
       if (largest !== undefined && runnerUp !== undefined && largest.providers.length > runnerUp.providers.length) {
@@ -350,11 +360,6 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
 
     const logs = accept(agreement.observation, agreement.witnesses, answers)
     const endHash = agreement.observation.endHash
-    if (!tooLarge && maxBlockRange < config.chain.max_block_range && ++roundsSinceShrink >= RANGE_REGROW_ROUNDS) {
-      // A provider's limit may have been temporary (load, a node switch): probe a wider range again.
-      maxBlockRange = Math.min(config.chain.max_block_range, maxBlockRange * 2)
-      roundsSinceShrink = 0
-    }
     const afterCommit: (() => void)[] = []
     await store.transact((tx) => advance(tx, range, endHash, logs, afterCommit))
     for (const fn of afterCommit) fn()
@@ -381,7 +386,7 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
   async function run(): Promise<void> {
     while (running) {
       const outcome = await runRound()
-      const again = (outcome.kind === 'advanced' && !outcome.caughtUp) || outcome.kind === 'range_shrunk' || outcome.kind === 'reorg'
+      const again = (outcome.kind === 'advanced' && !outcome.caughtUp)  || outcome.kind === 'reorg'
       if (again || !running) continue
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, config.chain.poll_interval_ms)
@@ -417,7 +422,8 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
         head,
         safeHead: safe,
         lag: head === null ? null : Math.max(0, head - checkpoint),
-        maxBlockRange,
+        maxBlockRange: spans.rangeSpan(),
+        providerSpans: Object.fromEntries(spans.limits()),
         lastRoundAt,
         providers: providers.map((p) => ({ ...p.status(), refused: refusedChain.get(p.name) ?? null })),
       }

@@ -2,8 +2,8 @@
  * How a failed RPC call is treated (SPEC §5):
  * - `transient`: timeout, connection error, HTTP 408/429/5xx, JSON-RPC internal errors.
  *   Retried, and counted by the provider's breaker.
- * - `range_too_large`: the provider refuses the eth_getLogs span. The range is halved; the
- *   breaker does not count it.
+ * - `range_too_large`: the provider refuses the eth_getLogs span. That provider reads it in
+ *   narrower pieces (`provider-span.ts`); the breaker does not count it.
  * - `refused`: the answer cannot be trusted or used (not JSON-RPC, bad shape, auth or
  *   method errors). The provider sits out the round and the problem is reported.
  */

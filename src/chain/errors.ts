@@ -27,12 +27,12 @@ export class ProviderError extends SettleProofError {
   }
 }
 
-/** A reorg went deeper than the block hashes kept: the reader stops rather than guess. */
+/** A reorg went deeper than `chain.reorg_window`: a block held final changed. The reader stops rather than guess. */
 export class ReorgTooDeepError extends SettleProofError {
-  constructor(checkpoint: number, oldestKept: number | undefined) {
+  constructor(changedBlock: number, checkpoint: number, reorgWindow: number) {
     super(
       'REORG_TOO_DEEP',
-      `the chain reorganised below every block hash kept (checkpoint ${checkpoint}, oldest kept ${oldestKept ?? 'none'}): raise chain.reorg_window, then restore the store from a backup older than the fork`,
+      `the chain reorganised deeper than chain.reorg_window (${reorgWindow}): block ${changedBlock}, held final, changed hash (checkpoint ${checkpoint}); raise chain.reorg_window, then restore the store from a backup older than the fork`,
     )
   }
 }

@@ -23,8 +23,3 @@ export function nextRange(checkpoint: number, safe: number, maxBlockRange: numbe
   if (safe <= checkpoint) return undefined
   return { fromBlock: checkpoint + 1, toBlock: Math.min(safe, checkpoint + maxBlockRange) }
 }
-
-/** The span after a "range too large" answer: half of the span that was refused, at least one block. */
-export function shrinkRange(refused: BlockRange): number {
-  return Math.max(1, Math.floor((refused.toBlock - refused.fromBlock + 1) / 2))
-}

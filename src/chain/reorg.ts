@@ -4,25 +4,38 @@ import { transferIdentity, type AcceptedLog } from './log.ts'
 
 /** Result of comparing kept block hashes with the chain the providers now agree on. */
 export type ForkSearch =
-  | { found: true; forkBlock: number }
-  /** Every block checked has changed; `next` lists blocks to fetch next (empty: all kept blocks changed). */
-  | { found: false; next: number[] }
+  /** Rolling back to `forkBlock` and re-reading above it is safe. */
+  | { kind: 'fork'; forkBlock: number }
+  /** More hashes are needed: the agreed hashes of `next` (kept blocks, highest first). */
+  | { kind: 'fetch'; next: number[] }
+  /** A kept block at or below the final floor changed: the reorg is deeper than the window. */
+  | { kind: 'too_deep'; changedBlock: number }
 
 /**
  * Finds the fork point: the highest kept block whose hash the providers still agree on.
  * `canonical` holds the agreed hash of the blocks fetched so far; the search asks for the
  * next `batch` kept blocks below the lowest one checked, so a shallow reorg costs one
  * batch of calls and a deep one a few.
+ *
+ * `floor` is the highest block that is final by the reorg window (`max(highest block read -
+ * reorg_window, start_block - 1)`): the chain at or below it cannot change, and everything the
+ * reader accepted above it is still on record (recent logs, processed transfers). Only a few
+ * block hashes are kept (range ends and blocks with accepted logs), so after one long range a
+ * shallow reorg can change every one of them; the fork then lies between the floor and the
+ * lowest changed kept block, and rolling back to the floor is safe (re-reading is idempotent).
+ * Only a changed kept block at or below the floor proves a reorg deeper than the window.
  */
-export function findForkPoint(kept: readonly BlockRef[], canonical: ReadonlyMap<number, Hex>, batch = 8): ForkSearch {
+export function findForkPoint(kept: readonly BlockRef[], canonical: ReadonlyMap<number, Hex>, floor: number, batch = 8): ForkSearch {
   const descending = [...kept].sort((a, b) => b.number - a.number)
   for (let i = 0; i < descending.length; i++) {
     const block = descending[i]!
     const hash = canonical.get(block.number)
-    if (hash === undefined) return { found: false, next: descending.slice(i, i + batch).map((b) => b.number) }
-    if (hash === block.hash) return { found: true, forkBlock: block.number }
+    if (hash === undefined) return { kind: 'fetch', next: descending.slice(i, i + batch).map((b) => b.number) }
+    // Never below the floor: what lies there is final, and its records may be compacted away.
+    if (hash === block.hash) return { kind: 'fork', forkBlock: Math.max(block.number, floor) }
+    if (block.number <= floor) return { kind: 'too_deep', changedBlock: block.number }
   }
-  return { found: false, next: [] }
+  return { kind: 'fork', forkBlock: floor }
 }
 
 /**

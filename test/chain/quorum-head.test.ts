@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { nextRange, quorumHead, safeHead, shrinkRange } from '../../src/chain/quorum-head.ts'
+import { nextRange, quorumHead, safeHead } from '../../src/chain/quorum-head.ts'
 
 describe('quorumHead', () => {
   it('is the head all providers reached when they agree', () => {
@@ -148,47 +148,5 @@ describe('nextRange', () => {
       checkpoint = range.toBlock
     }
     expect(seen).toEqual(Array.from({ length: safe + 1 }, (_, i) => i))
-  })
-})
-
-describe('shrinkRange', () => {
-  it('halves the refused span', () => {
-    expect(shrinkRange({ fromBlock: 1, toBlock: 2_000 })).toBe(1_000)
-    expect(shrinkRange({ fromBlock: 101, toBlock: 110 })).toBe(5)
-  })
-
-  it('counts the span inclusively', () => {
-    // 0..9 is 10 blocks, not 9.
-    expect(shrinkRange({ fromBlock: 0, toBlock: 9 })).toBe(5)
-  })
-
-  it('rounds an odd span down', () => {
-    expect(shrinkRange({ fromBlock: 0, toBlock: 8 })).toBe(4) // 9 blocks
-    expect(shrinkRange({ fromBlock: 0, toBlock: 2 })).toBe(1) // 3 blocks
-  })
-
-  it('never goes below one block', () => {
-    expect(shrinkRange({ fromBlock: 5, toBlock: 6 })).toBe(1) // 2 blocks
-    expect(shrinkRange({ fromBlock: 5, toBlock: 5 })).toBe(1) // 1 block
-  })
-
-  it('always returns a smaller span than the refused one, unless it was one block', () => {
-    for (let span = 2; span <= 64; span++) {
-      const shrunk = shrinkRange({ fromBlock: 1_000, toBlock: 1_000 + span - 1 })
-      expect(shrunk).toBeLessThan(span)
-      expect(shrunk).toBeGreaterThanOrEqual(1)
-      expect(Number.isInteger(shrunk)).toBe(true)
-    }
-  })
-
-  it('reaches one block after log2(span) refusals', () => {
-    let span = 2_000
-    let refusals = 0
-    while (span > 1) {
-      span = shrinkRange({ fromBlock: 0, toBlock: span - 1 })
-      refusals++
-    }
-    expect(span).toBe(1)
-    expect(refusals).toBe(Math.floor(Math.log2(2_000)))
   })
 })

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import type { Address, Hex } from 'viem'
 import type { BlockRef } from '../../src/chain/chain-state.ts'
 import type { AcceptedLog } from '../../src/chain/log.ts'
-import { findForkPoint, removedLogs } from '../../src/chain/reorg.ts'
+import { findForkPoint, removedLogs, type ForkSearch } from '../../src/chain/reorg.ts'
 
 const hex32 = (n: number): Hex => `0x${n.toString(16).padStart(64, '0')}`
 const addr = (n: number): Address => `0x${n.toString(16).padStart(40, '0')}`
@@ -20,72 +20,74 @@ function canonical(unchanged: number[], changed: number[]): Map<number, Hex> {
 }
 
 describe('findForkPoint', () => {
+  /** A floor below every kept block: the window is not the limit in these cases. */
+  const BELOW_ALL = 0
   const kept = keep(10, 11, 12, 13, 14, 15)
 
   it('is the highest kept block when it has not changed', () => {
-    expect(findForkPoint(kept, canonical([15], []))).toEqual({ found: true, forkBlock: 15 })
+    expect(findForkPoint(kept, canonical([15], []), BELOW_ALL)).toEqual({ kind: 'fork', forkBlock: 15 })
   })
 
   it('looks no further than the highest unchanged block', () => {
     // Lower blocks are not needed (and are not in `canonical`).
-    expect(findForkPoint(kept, canonical([15, 14], []))).toEqual({ found: true, forkBlock: 15 })
+    expect(findForkPoint(kept, canonical([15, 14], []), BELOW_ALL)).toEqual({ kind: 'fork', forkBlock: 15 })
   })
 
   it('finds a fork in the middle: the highest block that did not change', () => {
-    expect(findForkPoint(kept, canonical([10, 11, 12], [13, 14, 15]))).toEqual({ found: true, forkBlock: 12 })
+    expect(findForkPoint(kept, canonical([10, 11, 12], [13, 14, 15]), BELOW_ALL)).toEqual({ kind: 'fork', forkBlock: 12 })
   })
 
   it('finds a fork at the lowest kept block', () => {
-    expect(findForkPoint(kept, canonical([10], [11, 12, 13, 14, 15]))).toEqual({ found: true, forkBlock: 10 })
+    expect(findForkPoint(kept, canonical([10], [11, 12, 13, 14, 15]), BELOW_ALL)).toEqual({ kind: 'fork', forkBlock: 10 })
   })
 
   it('does not depend on the order of the kept blocks', () => {
     const shuffled = keep(13, 10, 15, 12, 11, 14)
-    expect(findForkPoint(shuffled, canonical([10, 11, 12], [13, 14, 15]))).toEqual({ found: true, forkBlock: 12 })
+    expect(findForkPoint(shuffled, canonical([10, 11, 12], [13, 14, 15]), BELOW_ALL)).toEqual({ kind: 'fork', forkBlock: 12 })
   })
 
   it('does not reorder the caller array', () => {
     const shuffled = keep(13, 10, 15)
-    findForkPoint(shuffled, canonical([], [15, 13, 10]))
+    findForkPoint(shuffled, canonical([], [15, 13, 10]), BELOW_ALL)
     expect(shuffled.map((b) => b.number)).toEqual([13, 10, 15])
   })
 
   it('works with gaps between kept block numbers', () => {
     const sparse = keep(100, 140, 171, 205)
-    expect(findForkPoint(sparse, canonical([100, 140], [171, 205]))).toEqual({ found: true, forkBlock: 140 })
+    expect(findForkPoint(sparse, canonical([100, 140], [171, 205]), BELOW_ALL)).toEqual({ kind: 'fork', forkBlock: 140 })
   })
 
   it('asks for the first batch, highest first, when nothing has been fetched', () => {
-    expect(findForkPoint(kept, new Map(), 3)).toEqual({ found: false, next: [15, 14, 13] })
+    expect(findForkPoint(kept, new Map(), BELOW_ALL, 3)).toEqual({ kind: 'fetch', next: [15, 14, 13] })
   })
 
   it('uses a default batch of 8', () => {
     const many = keep(...Array.from({ length: 20 }, (_, i) => 100 + i))
-    expect(findForkPoint(many, new Map())).toEqual({ found: false, next: [119, 118, 117, 116, 115, 114, 113, 112] })
+    expect(findForkPoint(many, new Map(), BELOW_ALL)).toEqual({ kind: 'fetch', next: [119, 118, 117, 116, 115, 114, 113, 112] })
   })
 
   it('asks for the next batch below the lowest changed block fetched so far', () => {
-    expect(findForkPoint(kept, canonical([], [15, 14, 13]), 3)).toEqual({ found: false, next: [12, 11, 10] })
+    expect(findForkPoint(kept, canonical([], [15, 14, 13]), BELOW_ALL, 3)).toEqual({ kind: 'fetch', next: [12, 11, 10] })
   })
 
   it('asks for a shorter batch when fewer kept blocks remain', () => {
-    expect(findForkPoint(kept, canonical([], [15, 14, 13, 12]), 3)).toEqual({ found: false, next: [11, 10] })
+    expect(findForkPoint(kept, canonical([], [15, 14, 13, 12]), BELOW_ALL, 3)).toEqual({ kind: 'fetch', next: [11, 10] })
   })
 
   it('asks for one block at a time with batch 1', () => {
-    expect(findForkPoint(kept, canonical([], [15]), 1)).toEqual({ found: false, next: [14] })
+    expect(findForkPoint(kept, canonical([], [15]), BELOW_ALL, 1)).toEqual({ kind: 'fetch', next: [14] })
   })
 
   it('asks only for kept blocks, skipping gaps in the numbering', () => {
     const sparse = keep(100, 140, 171, 205, 230)
-    expect(findForkPoint(sparse, canonical([], [230]), 3)).toEqual({ found: false, next: [205, 171, 140] })
+    expect(findForkPoint(sparse, canonical([], [230]), BELOW_ALL, 3)).toEqual({ kind: 'fetch', next: [205, 171, 140] })
   })
 
   it('asks for the highest block missing in canonical, even when lower blocks were fetched', () => {
     // 14 is missing: an unchanged block further down cannot be the fork while 14 is unknown.
-    const search = findForkPoint(kept, canonical([10, 11], [15, 13, 12]), 2)
-    expect(search.found).toBe(false)
-    if (!search.found) expect(search.next[0]).toBe(14)
+    const search = findForkPoint(kept, canonical([10, 11], [15, 13, 12]), BELOW_ALL, 2)
+    expect(search.kind).toBe('fetch')
+    if (search.kind === 'fetch') expect(search.next[0]).toBe(14)
   })
 
   it('converges by repeated batches to the fork a full lookup finds', () => {
@@ -94,26 +96,26 @@ describe('findForkPoint', () => {
     const chain = (n: number) => (n <= fork ? oldHash(n) : newHash(n))
     const fetched = new Map<number, Hex>()
     let rounds = 0
-    let search = findForkPoint(many, fetched, 8)
-    while (!search.found && search.next.length > 0) {
+    let search = findForkPoint(many, fetched, BELOW_ALL, 8)
+    while (search.kind === 'fetch') {
       expect(search.next.length).toBeLessThanOrEqual(8)
       for (const n of search.next) {
         expect(fetched.has(n)).toBe(false)
         fetched.set(n, chain(n))
       }
       rounds++
-      search = findForkPoint(many, fetched, 8)
+      search = findForkPoint(many, fetched, BELOW_ALL, 8)
     }
-    expect(search).toEqual({ found: true, forkBlock: fork })
+    expect(search).toEqual({ kind: 'fork', forkBlock: fork })
     expect(rounds).toBe(4) // 1029..1022, 1021..1014, 1013..1006, then 1005..1000 (with 1004 in it)
   })
 
-  it('reports every kept block changed with an empty next list', () => {
-    expect(findForkPoint(kept, canonical([], [10, 11, 12, 13, 14, 15]))).toEqual({ found: false, next: [] })
+  it('rolls back to the floor when every kept block above it changed', () => {
+    expect(findForkPoint(kept, canonical([], [10, 11, 12, 13, 14, 15]), BELOW_ALL)).toEqual({ kind: 'fork', forkBlock: BELOW_ALL })
   })
 
-  it('reports an empty next list when there are no kept blocks', () => {
-    expect(findForkPoint([], new Map())).toEqual({ found: false, next: [] })
+  it('rolls back to the floor when no block is kept', () => {
+    expect(findForkPoint([], new Map(), 41)).toEqual({ kind: 'fork', forkBlock: 41 })
   })
 
   it('ignores canonical hashes for blocks that were not kept', () => {
@@ -123,14 +125,42 @@ describe('findForkPoint', () => {
       [15, oldHash(15)],
       [10, newHash(10)],
     ])
-    expect(findForkPoint(sparse, map)).toEqual({ found: false, next: [] })
+    expect(findForkPoint(sparse, map, BELOW_ALL)).toEqual({ kind: 'fork', forkBlock: BELOW_ALL })
   })
 
   it('compares hashes exactly: a hash differing in one nibble has changed', () => {
     const block: BlockRef = { number: 5, hash: hex32(0x1234) }
     const almost = hex32(0x1235)
-    expect(findForkPoint([block], new Map([[5, almost]]))).toEqual({ found: false, next: [] })
-    expect(findForkPoint([block], new Map([[5, hex32(0x1234)]]))).toEqual({ found: true, forkBlock: 5 })
+    expect(findForkPoint([block], new Map([[5, almost]]), 5)).toEqual({ kind: 'too_deep', changedBlock: 5 })
+    expect(findForkPoint([block], new Map([[5, hex32(0x1234)]]), 5)).toEqual({ kind: 'fork', forkBlock: 5 })
+  })
+})
+
+describe('findForkPoint with the final floor (reorg_window below the highest block read)', () => {
+  // `changed` lists the kept blocks whose hash changed; every other kept block is unchanged.
+  const table: { name: string; kept: number[]; changed: number[]; floor: number; expected: ForkSearch }[] = [
+    // The reorg of issue 9 item 8: one range 1..14 read at confirmations 1, only its end and the
+    // paying block 13 kept; a depth-2 reorg replaces both.
+    { name: 'a shallow reorg changing both kept blocks right after start-up rolls back to start_block - 1', kept: [13, 14], changed: [13, 14], floor: 0, expected: { kind: 'fork', forkBlock: 0 } },
+    { name: 'only the range end kept, and it changed', kept: [14], changed: [14], floor: 0, expected: { kind: 'fork', forkBlock: 0 } },
+    { name: 'every kept block above the floor changed: back to the floor, not below', kept: [300, 340, 400], changed: [300, 340, 400], floor: 144, expected: { kind: 'fork', forkBlock: 144 } },
+    { name: 'an unchanged kept block above the floor is the fork', kept: [150, 300, 340, 400], changed: [340, 400], floor: 144, expected: { kind: 'fork', forkBlock: 300 } },
+    { name: 'the kept block at the floor changed: deeper than the window', kept: [144, 300, 400], changed: [144, 300, 400], floor: 144, expected: { kind: 'too_deep', changedBlock: 144 } },
+    { name: 'a kept block below the floor changed: deeper than the window', kept: [100, 300, 400], changed: [100, 300, 400], floor: 144, expected: { kind: 'too_deep', changedBlock: 100 } },
+    { name: 'the kept block at the floor unchanged: the fork is the floor', kept: [144, 300, 400], changed: [300, 400], floor: 144, expected: { kind: 'fork', forkBlock: 144 } },
+    { name: 'an unchanged kept block below the floor: the fork is still the floor (nothing final is re-read)', kept: [100, 300, 400], changed: [300, 400], floor: 144, expected: { kind: 'fork', forkBlock: 144 } },
+    { name: 'a changed block below the floor is not reached when a block above is unchanged', kept: [100, 300, 400], changed: [100, 400], floor: 144, expected: { kind: 'fork', forkBlock: 300 } },
+    { name: 'the highest kept block unchanged: no rollback past it', kept: [300, 400], changed: [], floor: 144, expected: { kind: 'fork', forkBlock: 400 } },
+  ]
+  for (const row of table) {
+    it(row.name, () => {
+      const map = canonical(row.kept.filter((n) => !row.changed.includes(n)), row.changed)
+      expect(findForkPoint(keep(...row.kept), map, row.floor)).toEqual(row.expected)
+    })
+  }
+
+  it('fetches blocks at or below the floor only when every kept block above it changed', () => {
+    expect(findForkPoint(keep(100, 144, 300, 400), canonical([], [300, 400]), 144, 8)).toEqual({ kind: 'fetch', next: [144, 100] })
   })
 })
 
