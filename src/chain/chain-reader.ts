@@ -386,7 +386,7 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
   async function run(): Promise<void> {
     while (running) {
       const outcome = await runRound()
-      const again = (outcome.kind === 'advanced' && !outcome.caughtUp)  || outcome.kind === 'reorg'
+      const again = (outcome.kind === 'advanced' && !outcome.caughtUp) || outcome.kind === 'reorg'
       if (again || !running) continue
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, config.chain.poll_interval_ms)
