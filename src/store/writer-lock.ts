@@ -59,11 +59,16 @@ export async function acquireWriterLock(basePath: string, setting = 'storage.pat
   const key = prepareLockFile(basePath, path, setting)
   let database: DatabaseSync | undefined
   try {
-    // timeout 0: a held lock is refused at once rather than waited for.
+    // timeout 0: a held lock is refused at once rather than waited for. journal_mode=MEMORY:
+    // nothing is ever written, so no `-journal` file is left beside the lock by a killed owner.
     database = new DatabaseSync(path, { timeout: 0 })
-    database.exec('PRAGMA locking_mode=EXCLUSIVE; BEGIN EXCLUSIVE;')
+    database.exec('PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=MEMORY; BEGIN EXCLUSIVE;')
   } catch (error) {
-    database?.close()
+    try {
+      database?.close()
+    } catch {
+      // Closing a connection that holds nothing cannot matter.
+    }
     if (SQLITE_BUSY_CODES.has((error as { errcode?: number }).errcode ?? -1)) throw new StoreLockedError(basePath, await readOwner(ownerPath), setting)
     throw new StoreLocationError(basePath, path, error, setting)
   }
