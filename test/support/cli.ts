@@ -5,13 +5,24 @@ export const CLI = fileURLToPath(new URL('../../bin/settleproof.js', import.meta
 
 export type CliResult = { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 
-export type CliOptions = { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number }
+export type CliOptions = {
+  env?: Record<string, string | undefined>
+  cwd?: string
+  timeoutMs?: number
+  /** Runs the CLI as this user and group (the test must run as root). */
+  uid?: number
+  gid?: number
+  /** A command the CLI runs under, e.g. `['unshare', '-rm', 'sh', '-c', '… && exec "$@"', 'sh']`: the node command line is appended. */
+  launcher?: readonly string[]
+}
 
 /** The real CLI as a child process, on this Node (the project's Node 24). */
 export function startCli(args: readonly string[], options: CliOptions = {}): ChildProcessWithoutNullStreams & { output: CliResult; exited: Promise<CliResult> } {
   const env = { ...process.env, ...options.env }
   for (const [key, value] of Object.entries(env)) if (value === undefined) delete env[key]
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, env }) as ChildProcessWithoutNullStreams & { output: CliResult; exited: Promise<CliResult> }
+  const [command, ...prefix] = [...(options.launcher ?? []), process.execPath]
+  const ids = options.uid === undefined ? {} : { uid: options.uid, gid: options.gid ?? options.uid }
+  const child = spawn(command!, [...prefix, CLI, ...args], { cwd: options.cwd, env, ...ids }) as ChildProcessWithoutNullStreams & { output: CliResult; exited: Promise<CliResult> }
   const output: CliResult = { code: null, signal: null, stdout: '', stderr: '' }
   child.stdout.on('data', (chunk: Buffer) => (output.stdout += chunk.toString('utf8')))
   child.stderr.on('data', (chunk: Buffer) => (output.stderr += chunk.toString('utf8')))
