@@ -26,6 +26,8 @@ beforeAll(async () => {
       providers: [1, 2, 3].map((i) => ({ name: ['primary', 'secondary', 'tertiary'][i - 1], url: `\${RPC_URL_${i}}` })),
       rpc: { timeout_ms: 1000, retries: 1, retry_initial_delay_ms: 10, retry_max_delay_ms: 50 },
       storage: { path: storePath },
+      // Port 0: the system picks a free port, the daemon logs it; a fixed port collides under load.
+      server: { host: '127.0.0.1', port: 0 },
       merchants: [{ id: 'acme', webhook_url: 'http://127.0.0.1:9/hook', webhook_secret: '${SECRET}', api_key: '${API_KEY}', receive_addresses: chain.merchantAddresses, tokens: [chain.token.address] }],
     }),
   )
@@ -35,6 +37,8 @@ afterAll(async () => {
 })
 
 const env = () => ({ ...urlEnv(), SECRET: TEST_WEBHOOK_SECRET, API_KEY })
+/** The port the daemon bound, from its 'reading the chain' line. */
+const boundPort = (stdout: string) => (JSON.parse(stdout.split('\n').find((line) => line.includes('reading the chain'))!) as { port: number }).port
 const accepted = (stdout: string) =>
   stdout
     .split('\n')
@@ -45,6 +49,9 @@ describe('settleproof run (real child processes and signals)', () => {
   it('reads under quorum, refuses a second process on the same store, survives SIGKILL, and stops cleanly on SIGTERM', async () => {
     const first = startCli(['run', '--config', configPath], { env: env() })
     await waitForOutput(first, /reading the chain/)
+    const port = boundPort(first.output.stdout)
+    expect(port).toBeGreaterThan(0)
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200)
     const paidBefore = [await chain.token.transfer(chain.payer, chain.merchantAddresses[0]!, 1_001n), await chain.token.transfer(chain.payer, chain.merchantAddresses[1]!, 1_002n)]
     for (const hash of paidBefore) await waitForOutput(first, new RegExp(hash))
 
@@ -65,7 +72,8 @@ describe('settleproof run (real child processes and signals)', () => {
     const stopped = await third.exited
     expect(stopped.code).toBe(0)
     expect(stopped.stdout).toContain('"stopped"')
-    expect(existsSync(`${storePath}.lock`)).toBe(false)
+    // The owner record is gone; the lock file stays (deleting it would let two processes lock two files).
+    expect(existsSync(`${storePath}.lock.owner`)).toBe(false)
 
     // Each payment accepted once per process that read its block, and the restart re-read none.
     const seenByFirst = accepted(first.output.stdout).map((l) => l.tx_hash)
@@ -76,8 +84,30 @@ describe('settleproof run (real child processes and signals)', () => {
     for (const output of [first.output, second, stopped]) {
       expect(output.stdout + output.stderr).not.toContain('SECRET')
       expect(output.stdout + output.stderr).not.toContain(API_KEY)
+      // node:sqlite (the writer lock) prints no ExperimentalWarning on the project's Node.
+      expect(output.stderr).not.toContain('Warning')
     }
   })
+
+  // A container restart gives the new process the dead one's pid (node is pid 1 in the image);
+  // after a host reboot a left-over pid names some live, unrelated process. Neither may block.
+  for (const [label, pid] of [
+    ['pid 1, as after a container restart', 1],
+    ["a live, unrelated process (this test's pid)", process.pid],
+  ] as const) {
+    it(`starts although the lock files a previous process left name ${label}, and still refuses a second live process`, async () => {
+      const record = JSON.stringify({ pid, host: 'previous-host', since: '2020-01-01T00:00:00.000Z' })
+      await writeFile(`${storePath}.lock`, record)
+      await writeFile(`${storePath}.lock.owner`, record)
+      const daemon = startCli(['run', '--config', configPath], { env: env() })
+      await waitForOutput(daemon, /reading the chain/)
+      const second = await runCli(['run', '--config', configPath], { env: env() })
+      expect(second.code).toBe(1)
+      expect(second.stderr.trim()).toBe(`settleproof: store ${storePath} is in use by another settleproof process (pid ${daemon.pid}): stop that process first, or point storage.path elsewhere`)
+      daemon.kill('SIGTERM')
+      expect((await daemon.exited).code).toBe(0)
+    })
+  }
 
   it('stops with exit 1 and a clear message on a corrupt store, leaving it as it was', async () => {
     const corrupt = join(chain.dir, 'corrupt.json')
