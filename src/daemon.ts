@@ -45,7 +45,7 @@ const COMPACT_EVERY_MS = 30_000
 /**
  * Opens the store (taking its writer lock), then starts the reader, the outbox and the HTTP
  * server.
- * @throws {StoreLockedError | StoreCorruptError | StoreChainMismatchError}
+ * @throws {StoreLockedError | StoreLocationError | StoreCorruptError | StoreChainMismatchError | ServerListenError}
  */
 export async function startDaemon(parameters: StartDaemonParameters): Promise<Daemon> {
   const { config, logger } = parameters

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
 import { readLowdbStoreSnapshot } from '../../src/store/lowdb-store.ts'
 import { TEST_WEBHOOK_SECRET } from '../support/config.ts'
-import { runCli, startCli, waitForOutput } from '../support/cli.ts'
+import { runCli, startCli, waitForBoundPort, waitForOutput } from '../support/cli.ts'
 import { startChainFixture, type ChainFixture } from '../support/reader-harness.ts'
 
 let chain: ChainFixture
@@ -37,8 +37,6 @@ afterAll(async () => {
 })
 
 const env = () => ({ ...urlEnv(), SECRET: TEST_WEBHOOK_SECRET, API_KEY })
-/** The port the daemon bound, from its 'reading the chain' line. */
-const boundPort = (stdout: string) => (JSON.parse(stdout.split('\n').find((line) => line.includes('reading the chain'))!) as { port: number }).port
 const accepted = (stdout: string) =>
   stdout
     .split('\n')
@@ -48,9 +46,7 @@ const accepted = (stdout: string) =>
 describe('settleproof run (real child processes and signals)', () => {
   it('reads under quorum, refuses a second process on the same store, survives SIGKILL, and stops cleanly on SIGTERM', async () => {
     const first = startCli(['run', '--config', configPath], { env: env() })
-    await waitForOutput(first, /reading the chain/)
-    const port = boundPort(first.output.stdout)
-    expect(port).toBeGreaterThan(0)
+    const port = await waitForBoundPort(first)
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200)
     const paidBefore = [await chain.token.transfer(chain.payer, chain.merchantAddresses[0]!, 1_001n), await chain.token.transfer(chain.payer, chain.merchantAddresses[1]!, 1_002n)]
     for (const hash of paidBefore) await waitForOutput(first, new RegExp(hash))

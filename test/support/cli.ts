@@ -52,3 +52,16 @@ export async function waitForOutput(child: { output: CliResult }, pattern: RegEx
     await new Promise((resolve) => setTimeout(resolve, 25))
   }
 }
+
+/**
+ * Waits for the daemon's 'reading the chain' line and returns the port it logged: the port it
+ * actually bound. Tests configure `server.port: 0` (a port picked by the system, never a fixed
+ * one that another process may hold under load) and read it here.
+ */
+export async function waitForBoundPort(child: { output: CliResult }, timeoutMs = 20_000): Promise<number> {
+  await waitForOutput(child, /reading the chain/, timeoutMs)
+  const line = child.output.stdout.split('\n').find((l) => l.includes('"reading the chain"'))
+  const port = line === undefined ? undefined : (JSON.parse(line) as { port?: unknown }).port
+  if (typeof port !== 'number' || port <= 0) throw new Error(`no bound port in the 'reading the chain' line: ${line}`)
+  return port
+}
