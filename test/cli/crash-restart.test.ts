@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { runCli, startCli, waitForBoundPort } from '../support/cli.ts'
+import { freePort } from '../support/anvil.ts'
+import { runCli, startCli, waitForOutput } from '../support/cli.ts'
 import { apiClient, apiKeyOf, daemonDocument, eventually, MERCHANTS, merchantAddress, writeDaemonConfig, type MerchantId, startMerchantWorld, type MerchantWorld } from '../support/daemon-harness.ts'
 import type { ChainFixture } from '../support/reader-harness.ts'
 import type { WebhookReceiver } from '../support/webhook-receiver.ts'
@@ -10,8 +11,7 @@ let world: MerchantWorld
 let chain: ChainFixture
 let receiver: WebhookReceiver
 let configPath: string
-/** The port the current daemon bound (`server.port: 0`: each start gets its own), 0 before the first start. */
-let port = 0
+let port: number
 const KILLS = 22
 const INVOICES = 30
 
@@ -20,8 +20,9 @@ beforeAll(async () => {
   ;({ chain, receiver } = world)
   // A little latency keeps webhook attempts in flight when the kills land.
   for (const m of MERCHANTS) receiver.setBehaviour(`/${m}`, { kind: 'ok', delayMs: 30 })
+  port = await freePort()
   configPath = join(chain.dir, 'skill.yaml')
-  await writeDaemonConfig(configPath, daemonDocument(chain, receiver, join(chain.dir, 'data'), { server: { host: '127.0.0.1', port: 0 }, log: { level: 'info' } }))
+  await writeDaemonConfig(configPath, daemonDocument(chain, receiver, join(chain.dir, 'data'), { server: { host: '127.0.0.1', port }, log: { level: 'info' } }))
 })
 afterAll(async () => {
   await world.close()
@@ -48,7 +49,7 @@ it(`SIGKILLed ${KILLS} times at random moments while invoices are paid and webho
   const killer = (async () => {
     while (kills < KILLS) {
       const daemon = startCli(['run', '--config', configPath])
-      port = await waitForBoundPort(daemon, 20_000)
+      await waitForOutput(daemon, /reading the chain/, 20_000)
       await new Promise((resolve) => setTimeout(resolve, 100 + Math.floor(Math.random() * 500)))
       daemon.kill('SIGKILL')
       await daemon.exited
@@ -70,7 +71,7 @@ it(`SIGKILLed ${KILLS} times at random moments while invoices are paid and webho
   // One last start: it must open the store cleanly and finish what the killed ones began.
   const last = startCli(['run', '--config', configPath])
   try {
-    port = await waitForBoundPort(last, 20_000)
+    await waitForOutput(last, /reading the chain/, 20_000)
     const fetch = async (i: (typeof invoices)[number]) => (await apiClient(port, apiKeyOf(i.merchant)).get(`invoices/${i.uuid}`)).body as unknown as Resource
     await eventually(async () => (await Promise.all(invoices.map(fetch))).every((r) => r.delivery?.status === 'delivered'), 60_000, 'every invoice delivered')
     const resources = await Promise.all(invoices.map(fetch))
