@@ -2,13 +2,13 @@ import { closeSync, fstatSync, ftruncateSync, openSync, readSync, statSync } fro
 import { readFile, rm, writeFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { DatabaseSync } from 'node:sqlite'
-import { StoreLocationError, StoreLockedError } from './errors.ts'
+import { StoreLocationError, StoreLockedError, type StoreLockOwner } from './errors.ts'
 
 /** A held lock; `release` is idempotent. */
 export type WriterLock = { readonly path: string; release(): Promise<void> }
 
 /** Who holds a lock, as its `<path>.lock.owner` record says: informational, never the lock itself. */
-export type WriterLockOwner = { pid: number; host: string; since: string }
+export type WriterLockOwner = StoreLockOwner & { since: string }
 
 /** The first 16 bytes of every SQLite database file. */
 const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1')

@@ -96,6 +96,18 @@ describe('settleproof run: start-up failures are one line naming the setting (re
     expectOneLine(await run(await config(join(closed, 'sub', 'settleproof.json')), unprivileged), 'storage.path', `(${join(closed, 'sub')})`, '(EACCES)')
   })
 
+  it('storage.path in a directory no one may write, root included (EPERM: the immutable attribute)', async (context) => {
+    const immutable = join(dir, 'immutable')
+    await mkdir(immutable)
+    if (spawnSync('chattr', ['+i', immutable]).status !== 0) return context.skip('chattr +i is not supported on this filesystem: EPERM not tested')
+    try {
+      expectOneLine(await run(await config(join(immutable, 'settleproof.json'))), 'storage.path', `(${join(immutable, 'settleproof.json')}.lock)`, '(EPERM)')
+      expectOneLine(await run(await config(join(immutable, 'sub', 'settleproof.json'))), 'storage.path', `(${join(immutable, 'sub')})`, '(EPERM)')
+    } finally {
+      spawnSync('chattr', ['-i', immutable])
+    }
+  })
+
   describe('with a listener the test holds', () => {
     let held: Server
     let port: number
