@@ -51,7 +51,9 @@ describe('settleproof run (real child processes and signals)', () => {
     const paidBefore = [await chain.token.transfer(chain.payer, chain.merchantAddresses[0]!, 1_001n), await chain.token.transfer(chain.payer, chain.merchantAddresses[1]!, 1_002n)]
     for (const hash of paidBefore) await waitForOutput(first, new RegExp(hash))
 
-    const second = await runCli(['run', '--config', configPath], { env: env() })
+    // Refused before it reads anything (a slow start on a loaded machine is not a refusal: bounded at 45 s).
+    const second = await runCli(['run', '--config', configPath], { env: env(), timeoutMs: 45_000 })
+    expect(second.stdout).not.toContain('reading the chain')
     expect(second.code).toBe(1)
     expect(second.stderr).toContain(`is in use by another settleproof process (pid ${first.pid})`)
 
@@ -97,7 +99,8 @@ describe('settleproof run (real child processes and signals)', () => {
       await writeFile(`${storePath}.lock.owner`, record)
       const daemon = startCli(['run', '--config', configPath], { env: env() })
       await waitForOutput(daemon, /reading the chain/)
-      const second = await runCli(['run', '--config', configPath], { env: env() })
+      const second = await runCli(['run', '--config', configPath], { env: env(), timeoutMs: 45_000 })
+      expect(second.stdout).not.toContain('reading the chain')
       expect(second.code).toBe(1)
       expect(second.stderr.trim()).toBe(`settleproof: store ${storePath} is in use by another settleproof process (pid ${daemon.pid}): stop that process first, or point storage.path elsewhere`)
       daemon.kill('SIGTERM')
