@@ -66,7 +66,7 @@ function logReaderProgress(reader: ChainReader, providers: readonly RpcProvider[
 /**
  * Opens the store (taking its writer lock), then starts the reader, the outbox and the HTTP
  * server.
- * @throws {StoreLockedError | StoreCorruptError | StoreChainMismatchError}
+ * @throws {StoreLockedError | StoreLocationError | StoreCorruptError | StoreChainMismatchError | ServerListenError}
  */
 export async function startDaemon(parameters: StartDaemonParameters): Promise<Daemon> {
   const { config, logger } = parameters

@@ -28,7 +28,7 @@ export type ReplayParameters = {
 export async function replayDeadLetters(parameters: ReplayParameters): Promise<ReplayOutcome[]> {
   const { config } = parameters
   const send = parameters.send ?? sendWebhook
-  const lock = parameters.dryRun ? null : await acquireWriterLock(`${config.dlq.path}.replay`)
+  const lock = parameters.dryRun ? null : await acquireWriterLock(`${config.dlq.path}.replay`, 'dlq.path')
   try {
     const letters = foldDeadLetters(await readDeadLetterLines(config.dlq.path))
     const byId = new Map(letters.map((letter) => [letter.webhook_id, letter]))

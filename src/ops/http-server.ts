@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { SettleProofError } from '../errors.ts'
 import type { Logger } from './logger.ts'
 
 /** An error answered to the client as `{ "error": { "code", "message", "path" } }`. */
@@ -14,6 +15,29 @@ export class ApiError extends Error {
     this.status = status
     this.code = code
     this.path = path
+  }
+}
+
+/** What an operator reads, and does, for each errno that stops the server from listening. */
+const LISTEN_PROBLEMS: Record<string, (host: string, port: number) => string> = {
+  EADDRINUSE: (host, port) => `server.port ${port} on ${host} is already in use (EADDRINUSE): stop the process listening there, or set server.port to a free port`,
+  EACCES: (host, port) => `server.port ${port} on ${host} may not be bound by this user (EACCES): ports below 1024 need privileges; set server.port to 1024 or above`,
+  EPERM: (host, port) => `server.port ${port} on ${host} may not be bound by this user (EPERM): ports below 1024 need privileges; set server.port to 1024 or above`,
+  EADDRNOTAVAIL: (host) => `server.host ${host} is not an address of this machine (EADDRNOTAVAIL): set server.host to a local address, such as 127.0.0.1 or 0.0.0.0`,
+  ENOTFOUND: (host) => `server.host ${host} does not resolve (ENOTFOUND): set server.host to an IP address or a name this machine resolves`,
+  EAI_AGAIN: (host) => `server.host ${host} could not be resolved (EAI_AGAIN): set server.host to an IP address`,
+}
+
+/** The HTTP server could not listen on `server.host`/`server.port`. Raised at start-up. */
+export class ServerListenError extends SettleProofError {
+  /** The errno from listen: `EADDRINUSE`, `EACCES`, `EADDRNOTAVAIL` … */
+  readonly errno: string
+
+  constructor(host: string, port: number, cause: unknown) {
+    const errno = String((cause as NodeJS.ErrnoException)?.code ?? 'unknown error')
+    const problem = LISTEN_PROBLEMS[errno]
+    super('SERVER_LISTEN_FAILED', problem?.(host, port) ?? `the HTTP server cannot listen on server.host ${host}, server.port ${port} (${errno}): check server.host and server.port`, { cause })
+    this.errno = errno
   }
 }
 
@@ -45,6 +69,7 @@ const MAX_BODY_BYTES = 64 * 1024
  * The daemon's HTTP server: a small route table on node:http. Every answer is JSON (or the
  * text a handler sets), every failure an `ApiError` body; a handler bug is a 500 with no
  * detail, logged, and never takes the process down.
+ * @throws {ServerListenError} the port is taken or not permitted, or the host is not local.
  */
 export async function startHttpServer(parameters: StartHttpServerParameters): Promise<HttpServer> {
   const logger = parameters.logger.child({ component: 'http' })
@@ -82,7 +107,7 @@ export async function startHttpServer(parameters: StartHttpServerParameters): Pr
   const server: Server = createServer((req, res) => void handle(req, res))
   server.keepAliveTimeout = 5_000
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
+    server.once('error', (error) => reject(new ServerListenError(parameters.host, parameters.port, error)))
     server.listen(parameters.port, parameters.host, () => resolve())
   })
   return {

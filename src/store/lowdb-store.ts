@@ -1,5 +1,4 @@
-import { mkdir } from 'node:fs/promises'
-import { dirname, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { Low } from 'lowdb'
 import type { ChainState } from '../chain/chain-state.ts'
 import type { OutboxEntry } from '../delivery/outbox-entry.ts'
@@ -10,6 +9,7 @@ import { InvoiceArchive } from './invoice-archive.ts'
 import { Journal, readJournal } from './journal.ts'
 import { applyChanges, countDocument, emptyDocument, isFinal, validateDocument, type Changes, type Document } from './lowdb-document.ts'
 import type { ProcessedTransfer, Store, StoreCounts, StoreReader, StoreTx } from './store.ts'
+import { createStoreDirectory } from './store-directory.ts'
 import { acquireWriterLock, type WriterLock } from './writer-lock.ts'
 
 export type OpenLowdbStoreParameters = { path: string }
@@ -39,11 +39,12 @@ async function loadDocument(path: string): Promise<{ adapter: DurableJsonFile<Do
  * (`<path>`), replays the journal (`<path>.journal`) and indexes the archive
  * (`<path>.archive.jsonl`).
  * @throws {StoreLockedError} another process holds the store.
+ * @throws {StoreLocationError} its directory or lock file cannot be created or written.
  * @throws {StoreCorruptError} the files are not a store; they are not modified.
  */
 export async function openLowdbStore(parameters: OpenLowdbStoreParameters): Promise<Store> {
   const path = resolve(parameters.path)
-  await mkdir(dirname(path), { recursive: true })
+  await createStoreDirectory(path)
   const lock = await acquireWriterLock(path)
   try {
     const { adapter, document, nextSeq, validJournalBytes } = await loadDocument(path)

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { freePort } from '../support/anvil.ts'
-import { runCli, startCli, waitForOutput } from '../support/cli.ts'
+import { runCli, startCli, waitForBoundPort, waitForOutput } from '../support/cli.ts'
 import { apiClient, apiKeyOf, daemonDocument, eventually, merchantAddress, writeDaemonConfig, startMerchantWorld, type MerchantWorld } from '../support/daemon-harness.ts'
 import type { ChainFixture } from '../support/reader-harness.ts'
 import type { WebhookReceiver } from '../support/webhook-receiver.ts'
@@ -21,7 +20,6 @@ afterAll(async () => {
 })
 
 async function setup(drainTimeoutMs: number) {
-  const port = await freePort()
   const dir = join(chain.dir, `shutdown-${++count}`)
   const configPath = join(chain.dir, `shutdown-${count}.yaml`)
   const head = Number(await chain.anvil.client.getBlockNumber())
@@ -29,18 +27,18 @@ async function setup(drainTimeoutMs: number) {
     configPath,
     daemonDocument(chain, receiver, dir, {
       chain: { id: chain.anvil.chainId, confirmations: 1, start_block: head + 1, poll_interval_ms: 50 },
-      server: { host: '127.0.0.1', port },
+      server: { host: '127.0.0.1', port: 0 },
       webhooks: { max_attempts: 4, initial_delay_ms: 50, max_delay_ms: 200, timeout_ms: 10_000, concurrency: 4, drain_timeout_ms: drainTimeoutMs },
       log: { level: 'info' },
     }),
   )
-  return { port, configPath }
+  return { configPath }
 }
 
 /** Starts the daemon, has an invoice paid, and sends SIGTERM once the webhook request reached the merchant. */
-async function terminateMidDelivery(port: number, configPath: string) {
+async function terminateMidDelivery(configPath: string) {
   const daemon = startCli(['run', '--config', configPath])
-  await waitForOutput(daemon, /reading the chain/)
+  const port = await waitForBoundPort(daemon)
   const uuid = randomUUID()
   const amount = 50_000_000n + BigInt(count)
   expect((await apiClient(port, apiKeyOf('acme')).post('invoices', { json: { uuid, token: chain.token.address, amount: amount.toString() } })).statusCode).toBe(201)
@@ -54,8 +52,8 @@ async function terminateMidDelivery(port: number, configPath: string) {
 
 it('SIGTERM mid-delivery: the attempt in flight finishes within the drain timeout, is recorded, and the daemon exits 0', async () => {
   receiver.setBehaviour('/acme', { kind: 'ok', delayMs: 1_500 })
-  const { port, configPath } = await setup(8_000)
-  const { uuid, exit, stoppedInMs } = await terminateMidDelivery(port, configPath)
+  const { configPath } = await setup(8_000)
+  const { uuid, exit, stoppedInMs } = await terminateMidDelivery(configPath)
   expect(exit.code).toBe(0)
   expect(stoppedInMs).toBeGreaterThanOrEqual(1_000) // it waited for the merchant's answer
   expect(exit.stdout).toMatch(/"msg":"webhook delivered"/)
@@ -77,8 +75,8 @@ it('SIGTERM mid-delivery: the attempt in flight finishes within the drain timeou
 
 it('SIGTERM with an attempt slower than the drain timeout: exits 0 on time, the attempt stays persisted, and the next start delivers it under the same webhook-id', async () => {
   receiver.setBehaviour('/acme', { kind: 'ok', delayMs: 5_000 })
-  const { port, configPath } = await setup(300)
-  const { uuid, exit, stoppedInMs } = await terminateMidDelivery(port, configPath)
+  const { configPath } = await setup(300)
+  const { uuid, exit, stoppedInMs } = await terminateMidDelivery(configPath)
   expect(exit.code).toBe(0)
   expect(stoppedInMs).toBeLessThan(4_000)
   expect(exit.stdout).toMatch(/drain timeout: attempts still in flight stay queued/)

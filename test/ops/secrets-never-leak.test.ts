@@ -4,8 +4,7 @@ import { join } from 'node:path'
 import got from 'got'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { stringify } from 'yaml'
-import { freePort } from '../support/anvil.ts'
-import { runCli, startCli, waitForOutput } from '../support/cli.ts'
+import { runCli, startCli, waitForBoundPort } from '../support/cli.ts'
 import { eventually, merchantAddress } from '../support/daemon-harness.ts'
 import { startChainFixture, type ChainFixture } from '../support/reader-harness.ts'
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts'
@@ -13,7 +12,6 @@ import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-r
 let chain: ChainFixture
 let receiver: WebhookReceiver
 let configPath: string
-let port: number
 const secrets: Record<string, string> = {}
 const secretOf = (id: string) => `whsec_${Buffer.from(`super-secret-hmac-key-of-${id}`).toString('base64')}`
 
@@ -25,7 +23,6 @@ beforeAll(async () => {
     secrets[`${id.toUpperCase()}_API_KEY`] = `sk_api_${id}_1a2b3c4d5e6f`
   }
   receiver = await startWebhookReceiver({ '/acme': secretOf('acme'), '/globex': secretOf('globex') })
-  port = await freePort()
   configPath = join(chain.dir, 'skill.yaml')
   await writeFile(
     configPath,
@@ -36,7 +33,7 @@ beforeAll(async () => {
       rpc: { timeout_ms: 500, retries: 1, retry_initial_delay_ms: 5, retry_max_delay_ms: 10 },
       storage: { path: join(chain.dir, 'data', 'store.json') },
       dlq: { path: join(chain.dir, 'data', 'dlq.jsonl') },
-      server: { host: '127.0.0.1', port },
+      server: { host: '127.0.0.1', port: 0 },
       webhooks: { max_attempts: 2, initial_delay_ms: 10, max_delay_ms: 20, timeout_ms: 300 },
       log: { level: 'trace' },
       merchants: ['acme', 'globex'].map((id, i) => ({
@@ -75,7 +72,7 @@ it('never writes a webhook secret, an API key or a provider URL to a log line, a
   const daemon = startCli(['run', '--config', configPath], { env: secrets })
   const outputs: string[] = []
   try {
-    await waitForOutput(daemon, /reading the chain/)
+    const port = await waitForBoundPort(daemon)
     const api = (key: string) => got.extend({ prefixUrl: `http://127.0.0.1:${port}/v1`, headers: { authorization: `Bearer ${key}` }, throwHttpErrors: false, retry: { limit: 0 } })
     outputs.push((await api('sk_api_acme_wrong').post('invoices', { json: {} })).body)
     outputs.push((await api(secrets.ACME_API_KEY!).post('invoices', { body: '{not json' })).body)

@@ -5,13 +5,24 @@ export const CLI = fileURLToPath(new URL('../../bin/settleproof.js', import.meta
 
 export type CliResult = { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 
-export type CliOptions = { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number }
+export type CliOptions = {
+  env?: Record<string, string | undefined>
+  cwd?: string
+  timeoutMs?: number
+  /** Runs the CLI as this user and group (the test must run as root). */
+  uid?: number
+  gid?: number
+  /** A command the CLI runs under, e.g. `['unshare', '-rm', 'sh', '-c', '… && exec "$@"', 'sh']`: the node command line is appended. */
+  launcher?: readonly string[]
+}
 
 /** The real CLI as a child process, on this Node (the project's Node 24). */
 export function startCli(args: readonly string[], options: CliOptions = {}): ChildProcessWithoutNullStreams & { output: CliResult; exited: Promise<CliResult> } {
   const env = { ...process.env, ...options.env }
   for (const [key, value] of Object.entries(env)) if (value === undefined) delete env[key]
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, env }) as ChildProcessWithoutNullStreams & { output: CliResult; exited: Promise<CliResult> }
+  const [command, ...prefix] = [...(options.launcher ?? []), process.execPath]
+  const ids = options.uid === undefined ? {} : { uid: options.uid, gid: options.gid ?? options.uid }
+  const child = spawn(command!, [...prefix, CLI, ...args], { cwd: options.cwd, env, ...ids }) as ChildProcessWithoutNullStreams & { output: CliResult; exited: Promise<CliResult> }
   const output: CliResult = { code: null, signal: null, stdout: '', stderr: '' }
   child.stdout.on('data', (chunk: Buffer) => (output.stdout += chunk.toString('utf8')))
   child.stderr.on('data', (chunk: Buffer) => (output.stderr += chunk.toString('utf8')))
@@ -40,4 +51,17 @@ export async function waitForOutput(child: { output: CliResult }, pattern: RegEx
     if (child.output.code !== null || child.output.signal !== null) throw new Error(`process exited (${child.output.code ?? child.output.signal}) before ${pattern}:\n${child.output.stdout}\n${child.output.stderr}`)
     await new Promise((resolve) => setTimeout(resolve, 25))
   }
+}
+
+/**
+ * Waits for the daemon's 'reading the chain' line and returns the port it logged: the port it
+ * actually bound. Tests configure `server.port: 0` (a port picked by the system, never a fixed
+ * one that another process may hold under load) and read it here.
+ */
+export async function waitForBoundPort(child: { output: CliResult }, timeoutMs = 20_000): Promise<number> {
+  await waitForOutput(child, /reading the chain/, timeoutMs)
+  const line = child.output.stdout.split('\n').find((l) => l.includes('"reading the chain"'))
+  const port = line === undefined ? undefined : (JSON.parse(line) as { port?: unknown }).port
+  if (typeof port !== 'number' || port <= 0) throw new Error(`no bound port in the 'reading the chain' line: ${line}`)
+  return port
 }

@@ -8,7 +8,8 @@ export const runHelp = `Usage: settleproof run [--config FILE]
 Runs the daemon: reads the chain through the configured providers under quorum, checkpoints
 its progress in storage.path, and logs JSON lines on stdout. SIGTERM or SIGINT stops it
 cleanly (exit 0). Exit 78 on an invalid configuration, 1 on a runtime failure (a store that
-is locked by another process or unreadable, a reorg deeper than chain.reorg_window).
+is locked by another process, unreadable or not writable, a server.port that cannot be
+listened on, a reorg deeper than chain.reorg_window).
 `
 
 /** `settleproof run`: resolves with the exit code once the daemon has stopped. */
