@@ -8,9 +8,9 @@ describe('readiness', () => {
     expect(readiness({ providers: [provider('a', 'closed'), provider('b', 'half_open'), provider('c', 'open')] }, 2, true)).toMatchObject({ ready: true, usable_providers: ['a', 'b'] })
   })
   it('is not ready below quorum, naming each unusable provider and why', () => {
-    const r = readiness({ providers: [provider('a', 'closed'), provider('b', 'open'), provider('c', 'closed', 'reports chain id 1, expected 8453')] }, 2, true)
+    const r = readiness({ providers: [provider('a', 'closed'), provider('b', 'open'), provider('c', 'closed', 'reports chain id 1, expected 8453 (eth_chainId)')] }, 2, true)
     expect(r.ready).toBe(false)
-    expect(r.reasons).toEqual(['1 of 3 providers usable, quorum needs 2: b (breaker open), c (reports chain id 1, expected 8453)'])
+    expect(r.reasons).toEqual(['1 of 3 providers usable, quorum needs 2: b (breaker open), c (refused: reports chain id 1, expected 8453 (eth_chainId))'])
   })
   it('is not ready when the store is closed, whatever the providers', () => {
     expect(readiness({ providers: [provider('a', 'closed'), provider('b', 'closed')] }, 2, false)).toMatchObject({ ready: false, reasons: ['store is not open'] })
