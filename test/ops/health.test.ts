@@ -12,6 +12,14 @@ describe('readiness', () => {
     expect(r.ready).toBe(false)
     expect(r.reasons).toEqual(['1 of 3 providers usable, quorum needs 2: b (breaker open), c (refused: reports chain id 1, expected 8453 (eth_chainId))'])
   })
+  it('lists a refused provider with its reason even while the others make the quorum, and does not count it usable', () => {
+    expect(readiness({ providers: [provider('a', 'closed'), provider('b', 'closed'), provider('c', 'closed', 'HTTP 401 (eth_blockNumber)')] }, 2, true)).toEqual({
+      ready: true,
+      reasons: [],
+      usable_providers: ['a', 'b'],
+      refused_providers: [{ name: 'c', reason: 'HTTP 401 (eth_blockNumber)' }],
+    })
+  })
   it('is not ready when the store is closed, whatever the providers', () => {
     expect(readiness({ providers: [provider('a', 'closed'), provider('b', 'closed')] }, 2, false)).toMatchObject({ ready: false, reasons: ['store is not open'] })
   })
