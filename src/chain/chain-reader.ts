@@ -51,7 +51,7 @@ export type ReaderStatus = {
   maxBlockRange: number
   /** Epoch ms when the last round ended (whatever its outcome); null before the first. */
   lastRoundAt: number | null
-  /** Each provider's breaker and refusal, and the last head it reported (late answers included). */
+  /** Each provider's breaker and refusal, and the head its last probe reported (late answers included; null if that probe failed). */
   providers: (ProviderStatus & { head: number | null })[]
 }
 

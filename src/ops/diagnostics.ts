@@ -19,7 +19,7 @@ export function diagnostics(reader: ChainReader, store: Store, outbox: OutboxWor
       breaker_state: p.state,
       /** Why its answers are refused (it counts toward no quorum), or null. */
       refused: p.refused,
-      /** The last head it reported, even after the round stopped waiting for it. */
+      /** The head its last probe reported, even after the round stopped waiting for it; null if that probe failed. */
       head: p.head,
       consecutive_failures: p.consecutiveFailures,
       last_error: p.lastError,
