@@ -180,8 +180,11 @@ describe('chain reader against three providers in front of a real anvil chain', 
 
 describe('deciding as soon as a majority agrees', () => {
   it('does not wait for a slow provider once the other two agree, and still hears it out', async () => {
-    chain.proxies[2]!.setFault({ kind: 'slow', delayMs: 4_000, methods: ['eth_getLogs'] })
     const r = await reader({ rpc: { timeout_ms: 8_000, retries: 0, retry_initial_delay_ms: 5, retry_max_delay_ms: 20 } })
+    // Once every provider has answered a head, each round waits for their heads (a provider never
+    // heard from is not waited for when it cannot change the quorum head) and asks all three.
+    await readUntilCaughtUp(r.reader)
+    chain.proxies[2]!.setFault({ kind: 'slow', delayMs: 4_000, methods: ['eth_getLogs'] })
     const paid = await pay([801n])
     await readUntilCaughtUp(r.reader)
     // The slow provider's eth_getLogs is still held by its proxy: the round did not wait for it.
@@ -247,6 +250,8 @@ describe('refused providers count toward no quorum', () => {
 
 describe('a provider that never answers', () => {
   it('holds up no round: rounds complete and transfers are accepted while its first requests are still unanswered', async () => {
+    // Requests an earlier test held back have been answered.
+    await vi.waitFor(() => expect(chain.proxies[2]!.held()).toBe(0), { timeout: 10_000 })
     chain.proxies[2]!.setFault({ kind: 'hang' })
     const r = await reader({ rpc: { timeout_ms: 30_000, retries: 0, retry_initial_delay_ms: 5, retry_max_delay_ms: 20 } })
     let rounds = 0
