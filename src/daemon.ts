@@ -73,13 +73,17 @@ export async function startDaemon(parameters: StartDaemonParameters): Promise<Da
   const store = await openLowdbStore({ path: config.storage.path })
   const cleanup: (() => Promise<void>)[] = [() => store.close()]
   try {
-    const providers = config.providers.map((provider) => createRpcProvider({ provider, breaker: config.breaker, rpc: config.rpc }))
+    const providers = config.providers.map((provider) => createRpcProvider({ provider, chainId: config.chain.id, breaker: config.breaker, rpc: config.rpc }))
     for (const provider of providers) {
       const log = logger.child({ component: 'provider', provider: provider.name })
       provider.onBreakerStateChange((state) => {
         const status = provider.status()
         if (state === 'open') log.warn({ state, last_error: status.lastError, half_open_in_ms: status.halfOpenInMs }, 'circuit breaker opened: provider skipped until it half-opens')
         else log.info({ state }, `circuit breaker ${state === 'closed' ? 'closed' : 'half-open'}`)
+      })
+      provider.onRefusalChange((refused) => {
+        if (refused !== null) log.error({ refused }, 'provider refused: it counts toward no quorum until it answers the refused methods well again')
+        else log.info('provider answers well again: refusal cleared')
       })
     }
     const settlement = createSettlementHandler({ config })

@@ -8,7 +8,7 @@ import { initialChainState, type BlockRef, type ChainState } from './chain-state
 import { ProviderError } from './errors.ts'
 import { decodeTransfer, logFingerprint, type AcceptedLog } from './log.ts'
 import { agree, agreeOnRange, rangeFingerprint, type RangeObservation } from './quorum.ts'
-import { nextRange, quorumHead, safeHead, type BlockRange } from './quorum-head.ts'
+import { decideQuorumHead, nextRange, safeHead, type BlockRange, type PendingProvider, type QuorumHeadDecision } from './quorum-head.ts'
 import { createProviderSpans } from './provider-span.ts'
 import { findForkPoint, removedLogs } from './reorg.ts'
 import { ReorgTooDeepError } from './errors.ts'
@@ -54,8 +54,8 @@ export type ReaderStatus = {
   providerSpans: Record<string, number>
   /** Epoch ms when the last round ended (whatever its outcome); null before the first. */
   lastRoundAt: number | null
-  /** Each provider's breaker and, when it reports another chain id, why it is refused. */
-  providers: (ProviderStatus & { refused: string | null })[]
+  /** Each provider's breaker and refusal, and the head its last probe reported (late answers included; null if that probe failed). */
+  providers: (ProviderStatus & { head: number | null })[]
 }
 
 export type ChainReader = {
@@ -78,12 +78,9 @@ export type CreateChainReaderParameters = {
   logger: Logger
 }
 
-/** A provider's chain id is re-checked this often, so a re-pointed endpoint is caught. */
-const CHAIN_ID_RECHECK_MS = 300_000
-
 /**
- * Creates the quorum reader of SPEC §5. Each round: every provider's head (with its chain
- * id checked); the quorum head and safe head; the next range, read from every provider that
+ * Creates the quorum reader of SPEC §5. Each round: every provider's head and chain id, until
+ * the quorum head is decided; the safe head; the next range, read from every provider that
  * has reached its end, in parallel; the checkpoint's hash re-verified in the same calls; and
  * the range accepted only if `quorum` providers agree on all of it.
  */
@@ -95,8 +92,11 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
   const recipients = unique(config.merchants.flatMap((m) => m.receive_addresses))
   const rounds = new EventEmitter<RoundOutcome>()
   const disagreements = new EventEmitter<Disagreement>()
-  const chainIdCheckedAt = new Map<string, number>()
-  const refusedChain = new Map<string, string>()
+  /** Each provider's head probe in flight, and the round that started it: a provider is asked again only once it answered. */
+  const probes = new Map<string, { answer: Promise<number>; round: number }>()
+  /** What each provider's last probe gave, late answers included: its head, or `failed`. */
+  const lastProbes = new Map<string, number | 'failed'>()
+  let probeRound = 0
   let lastRoundAt: number | null = null
   /** Each provider's eth_getLogs span: a provider that refuses a range reads it in pieces; the others read it whole. */
   const spans = createProviderSpans({
@@ -117,33 +117,69 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
 
   const currentState = (): ChainState => store.read((reader) => reader.getChainState()) ?? initialChainState(config.chain.id, config.chain.start_block)
 
-  async function checkChainId(provider: RpcProvider): Promise<void> {
-    const checked = chainIdCheckedAt.get(provider.name)
-    if (checked !== undefined && Date.now() - checked < CHAIN_ID_RECHECK_MS) return
-    const chainId = await provider.getChainId()
-    if (chainId !== config.chain.id) {
-      if (!refusedChain.has(provider.name)) logger.error({ provider: provider.name, chain_id: chainId, expected: config.chain.id }, 'provider reports another chain id: refused until it reports chain.id')
-      refusedChain.set(provider.name, `reports chain id ${chainId}, expected ${config.chain.id}`)
-      chainIdCheckedAt.delete(provider.name)
-      throw new ProviderError(provider.name, 'eth_chainId', 'refused', `reports chain id ${chainId}, expected ${config.chain.id}`)
-    }
-    if (refusedChain.delete(provider.name)) logger.info({ provider: provider.name }, 'provider reports the configured chain id again')
-    chainIdCheckedAt.set(provider.name, Date.now())
+  /**
+   * Asks a provider its chain id and its head at once: the chain id is confirmed with every
+   * head, so a provider switched to another chain is refused in the round it switched, before
+   * its head or its answers can count. (Two parallel calls rather than a JSON-RPC batch: each
+   * runs under the provider's policy and is classified on its own, and some providers refuse
+   * batches; the round waits for the slower of the two, not their sum.) While a probe is in
+   * flight, a new round reuses it instead of piling another on a hung provider.
+   */
+  function probe(provider: RpcProvider): { answer: Promise<number>; round: number } {
+    const inFlight = probes.get(provider.name)
+    if (inFlight) return inFlight
+    const calls = [provider.confirmChainId(), provider.getBlockNumber()] as const
+    const started = { answer: Promise.all(calls).then(([, blockNumber]) => blockNumber), round: probeRound }
+    probes.set(provider.name, started)
+    started.answer.then(
+      (blockNumber) => lastProbes.set(provider.name, blockNumber),
+      (error: unknown) => {
+        lastProbes.set(provider.name, 'failed')
+        logFailure(provider.name, error)
+      },
+    )
+    void Promise.allSettled(calls).then(() => probes.delete(provider.name))
+    return started
   }
 
-  async function observeHeads(): Promise<Map<string, number>> {
-    const results = await Promise.allSettled(
-      providers.map(async (provider) => {
-        await checkChainId(provider)
-        return [provider.name, await provider.getBlockNumber()] as const
-      }),
-    )
+  /** Where a provider that has not answered in this round stands, for the head decision. */
+  function pendingProvider(provider: RpcProvider): PendingProvider {
+    if ((probes.get(provider.name)?.round ?? probeRound) < probeRound) return 'unresponsive'
+    const last = lastProbes.get(provider.name)
+    return last === undefined ? 'new' : last === 'failed' ? 'unresponsive' : 'answering'
+  }
+
+  /**
+   * Probes every provider and returns once the quorum head is decided (`decideQuorumHead`): a
+   * provider that hangs holds up no round, and its head still counts if it answers. Only
+   * providers not refused count toward the quorum head. `heads` holds every head answered by
+   * then, including those of providers refused for a range method: they are asked for the
+   * range, so that a good answer can clear the refusal (`observeRange` counts an answer only
+   * from a provider no longer refused).
+   */
+  function observeHeads(): Promise<{ decision: QuorumHeadDecision; counted: number; heads: Map<string, number> }> {
+    probeRound++
     const heads = new Map<string, number>()
-    results.forEach((result, i) => {
-      if (result.status === 'fulfilled') heads.set(result.value[0], result.value[1])
-      else logFailure(providers[i]!.name, result.reason)
+    const pending = new Set(providers)
+    return new Promise((resolve) => {
+      const decide = () => {
+        const answered = providers.filter((p) => heads.has(p.name) && p.status().refused === null).map((p) => heads.get(p.name)!)
+        const decision = decideQuorumHead({ answered, pending: [...pending].map(pendingProvider), quorum })
+        if (decision.kind !== 'wait') resolve({ decision, counted: answered.length, heads: new Map(heads) })
+      }
+      for (const provider of providers) {
+        probe(provider)
+          .answer.then(
+            (blockNumber) => void heads.set(provider.name, blockNumber),
+            () => undefined,
+          )
+          .finally(() => {
+            pending.delete(provider)
+            decide()
+          })
+      }
+      decide()
     })
-    return heads
   }
 
   function logFailure(provider: string, error: unknown) {
@@ -158,6 +194,9 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
       range === undefined ? [] : spans.getTransferLogs(provider, { tokens, recipients, fromBlock: range.fromBlock, toBlock: range.toBlock }),
       range === undefined ? undefined : provider.getBlockHash(range.toBlock),
     ])
+    // A provider still refused (a method it was refused on not answered well since) does not count.
+    const refused = provider.status().refused
+    if (refused !== null) throw new ProviderError(provider.name, range === undefined ? 'eth_getBlockByNumber' : 'eth_getLogs', 'refused', `still refused: ${refused}`)
     return { logs, checkpointHash, endHash }
   }
 
@@ -217,7 +256,7 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
   }
 
   async function agreedHash(block: number, heads: ReadonlyMap<string, number>): Promise<Hex | undefined> {
-    const eligible = providers.filter((p) => (heads.get(p.name) ?? -1) >= block)
+    const eligible = providers.filter((p) => (heads.get(p.name) ?? -1) >= block && p.status().refused === null)
     const results = await Promise.allSettled(eligible.map((p) => p.getBlockHash(block)))
     const answers = results.flatMap((result, i) => (result.status === 'fulfilled' ? [{ provider: eligible[i]!.name, value: result.value, fingerprint: result.value }] : []))
     const agreement = agree(answers, quorum)
@@ -320,9 +359,9 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
 
   async function round(): Promise<RoundOutcome> {
     const state = currentState()
-    const heads = await observeHeads()
-    const agreedHead = quorumHead([...heads.values()], quorum)
-    if (agreedHead === undefined) return { kind: 'no_quorum', stage: 'head', reason: `${heads.size} of ${providers.length} providers answered, ${quorum} needed` }
+    const { decision, counted, heads } = await observeHeads()
+    if (decision.kind !== 'decided') return { kind: 'no_quorum', stage: 'head', reason: `${counted} of ${providers.length} providers answered and are not refused, ${quorum} needed` }
+    const agreedHead = decision.head
     head = agreedHead
     safe = safeHead(agreedHead, config.chain.confirmations)
 
@@ -425,7 +464,10 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
         maxBlockRange: spans.rangeSpan(),
         providerSpans: Object.fromEntries(spans.limits()),
         lastRoundAt,
-        providers: providers.map((p) => ({ ...p.status(), refused: refusedChain.get(p.name) ?? null })),
+        providers: providers.map((p) => {
+          const last = lastProbes.get(p.name)
+          return { ...p.status(), head: typeof last === 'number' ? last : null }
+        }),
       }
     },
     onRound: rounds.addListener,

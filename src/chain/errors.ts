@@ -18,12 +18,15 @@ export class ProviderError extends SettleProofError {
   readonly provider: string
   readonly method: string
   readonly kind: RpcErrorKind | 'circuit_open'
+  /** What went wrong, without the provider and method (a refusal shows it as its reason). */
+  readonly reason: string
 
   constructor(provider: string, method: string, kind: RpcErrorKind | 'circuit_open', reason: string) {
     super(PROVIDER_ERROR_CODES[kind], `provider ${provider}: ${method} failed: ${reason}`)
     this.provider = provider
     this.method = method
     this.kind = kind
+    this.reason = reason
   }
 }
 

@@ -27,6 +27,12 @@ export type ProviderStatus = {
   halfOpenInMs: number | null
   /** Duration of the last successful attempt. */
   latencyMs: number | null
+  /**
+   * Why the provider's answers are refused (another chain id, HTTP 401/403, a malformed
+   * answer), with the methods refused; null when not. A refused provider counts toward no
+   * quorum; the refusal of a method clears only with a good answer to that method.
+   */
+  refused: string | null
 }
 
 /** The eth_getLogs filter of SPEC §5: merchant tokens, the Transfer topic, merchant addresses as `to`. */
@@ -35,7 +41,11 @@ export type TransferFilter = { tokens: readonly Address[]; recipients: readonly 
 /** One JSON-RPC provider behind its own policy. A value, not a singleton: build one per configured provider. */
 export type RpcProvider = {
   readonly name: string
-  getChainId(): Promise<number>
+  /**
+   * Asks eth_chainId and resolves when it names the configured chain. Another chain id fails
+   * with a `refused` ProviderError, and the provider stays refused until it names the right one.
+   */
+  confirmChainId(): Promise<void>
   getBlockNumber(): Promise<number>
   getBlockHash(block: number): Promise<Hex>
   /** Transfer logs matching `filter`, each checked to lie in the range and match the filter. */
@@ -43,10 +53,14 @@ export type RpcProvider = {
   status(): ProviderStatus
   readonly onAttempt: Event<RpcAttempt>
   readonly onBreakerStateChange: Event<BreakerStateName>
+  /** The refusal's reason each time it changes (`status().refused`); null once every refused method answered well again. */
+  readonly onRefusalChange: Event<string | null>
 }
 
 export type CreateRpcProviderParameters = {
   provider: ProviderConfig
+  /** `chain.id`: every answer must come from this chain; a provider reporting another is refused. */
+  chainId: number
   breaker: BreakerConfig
   rpc: RpcConfig
 }
@@ -64,7 +78,7 @@ const STATE_NAMES: Record<CircuitState, BreakerStateName> = {
  * whose message is free of the URL.
  */
 export function createRpcProvider(parameters: CreateRpcProviderParameters): RpcProvider {
-  const { provider, breaker: breakerConfig, rpc } = parameters
+  const { provider, breaker: breakerConfig, rpc, chainId } = parameters
   const name = provider.name
   const client: PublicClient = createPublicClient({
     // viem's own timeout only reaps requests the policy already gave up on.
@@ -74,6 +88,9 @@ export function createRpcProvider(parameters: CreateRpcProviderParameters): RpcP
   const { policy, breaker } = createProviderPolicy(breakerConfig, rpc)
   const attempts = new EventEmitter<RpcAttempt>()
   const stateChanges = new EventEmitter<BreakerStateName>()
+  const refusalChanges = new EventEmitter<string | null>()
+  /** The one record of this provider's refusal: each refused method and why. */
+  const refusals = new Map<RpcMethod, string>()
   let consecutiveFailures = 0
   let lastError: string | null = null
   let latencyMs: number | null = null
@@ -98,7 +115,10 @@ export function createRpcProvider(parameters: CreateRpcProviderParameters): RpcP
         try {
           const value = await fn()
           latencyMs = performance.now() - started
-          if (!signal.aborted) attempts.emit({ provider: name, method, outcome: 'ok', durationMs: latencyMs })
+          if (!signal.aborted) {
+            attempts.emit({ provider: name, method, outcome: 'ok', durationMs: latencyMs })
+            setRefusal(method, null)
+          }
           consecutiveFailures = 0
           return value
         } catch (error) {
@@ -107,6 +127,7 @@ export function createRpcProvider(parameters: CreateRpcProviderParameters): RpcP
           if (!signal.aborted) {
             attempts.emit({ provider: name, method, outcome: failure.kind === 'circuit_open' ? 'transient' : failure.kind, durationMs: performance.now() - started })
             noteFailure(failure)
+            if (failure.kind === 'refused') setRefusal(method, failure.reason)
           }
           throw failure
         }
@@ -131,6 +152,15 @@ export function createRpcProvider(parameters: CreateRpcProviderParameters): RpcP
     if (failure.kind === 'transient') consecutiveFailures++
   }
 
+  /** Records (reason) or clears (null) the refusal of one method; emits when what an operator sees changes. */
+  function setRefusal(method: RpcMethod, reason: string | null) {
+    const before = refusalReason(refusals)
+    if (reason === null) refusals.delete(method)
+    else refusals.set(method, reason)
+    const after = refusalReason(refusals)
+    if (after !== before) refusalChanges.emit(after)
+  }
+
   function halfOpenInMs(): number | null {
     return breaker.state === CircuitState.Open ? Math.max(0, openedAt + breakerConfig.open_ms - Date.now()) : null
   }
@@ -139,7 +169,12 @@ export function createRpcProvider(parameters: CreateRpcProviderParameters): RpcP
     name,
     onAttempt: attempts.addListener,
     onBreakerStateChange: stateChanges.addListener,
-    getChainId: () => call('eth_chainId', () => client.getChainId()),
+    onRefusalChange: refusalChanges.addListener,
+    confirmChainId: () =>
+      call('eth_chainId', async () => {
+        const reported = await client.getChainId()
+        if (reported !== chainId) throw new ProviderError(name, 'eth_chainId', 'refused', `reports chain id ${reported}, expected ${chainId}`)
+      }),
     getBlockNumber: () => call('eth_blockNumber', async () => Number(await client.getBlockNumber({ cacheTime: 0 }))),
     getBlockHash: (block) =>
       call('eth_getBlockByNumber', async () => {
@@ -180,8 +215,17 @@ export function createRpcProvider(parameters: CreateRpcProviderParameters): RpcP
       lastError,
       halfOpenInMs: halfOpenInMs(),
       latencyMs,
+      refused: refusalReason(refusals),
     }),
   }
+}
+
+/** One line for the refused methods, grouped by reason: "HTTP 401 (eth_chainId, eth_blockNumber)". */
+function refusalReason(refusals: ReadonlyMap<RpcMethod, string>): string | null {
+  if (refusals.size === 0) return null
+  const methods = new Map<string, RpcMethod[]>()
+  for (const [method, reason] of refusals) methods.set(reason, [...(methods.get(reason) ?? []), method])
+  return [...methods].map(([reason, refused]) => `${reason} (${refused.join(', ')})`).join('; ')
 }
 
 /** A provider that returns logs outside what was asked for is not trusted for the round. */

@@ -17,6 +17,10 @@ export function diagnostics(reader: ChainReader, store: Store, outbox: OutboxWor
     providers: status.providers.map((p) => ({
       name: p.name,
       breaker_state: p.state,
+      /** Why its answers are refused (it counts toward no quorum), or null. */
+      refused: p.refused,
+      /** The head its last probe reported, even after the round stopped waiting for it; null if that probe failed. */
+      head: p.head,
       consecutive_failures: p.consecutiveFailures,
       last_error: p.lastError,
       half_open_in_ms: p.halfOpenInMs,

@@ -1,21 +1,23 @@
-import type { ReaderStatus } from '../chain/chain-reader.ts'
+import type { ProviderStatus } from '../chain/rpc-provider.ts'
 import type { Config } from '../config/schema.ts'
 
-export type Readiness = { ready: boolean; reasons: string[]; usable_providers: string[] }
+export type Readiness = { ready: boolean; reasons: string[]; usable_providers: string[]; refused_providers: { name: string; reason: string }[] }
 
 /**
  * `/readyz`: ready only while the store is open and at least `quorum` providers are usable
- * (breaker not open, not refused for reporting another chain).
+ * (breaker not open, not refused). Refused providers are listed with their reason whether or
+ * not the quorum still holds without them.
  */
-export function readiness(status: Pick<ReaderStatus, 'providers'>, quorum: number, storeOpen: boolean): Readiness {
+export function readiness(status: { providers: readonly ProviderStatus[] }, quorum: number, storeOpen: boolean): Readiness {
   const reasons: string[] = []
   if (!storeOpen) reasons.push('store is not open')
   const usable = status.providers.filter((p) => p.state !== 'open' && p.state !== 'isolated' && p.refused === null).map((p) => p.name)
   if (usable.length < quorum) {
-    const unusable = status.providers.filter((p) => !usable.includes(p.name)).map((p) => `${p.name} (${p.refused ?? `breaker ${p.state}`})`)
+    const unusable = status.providers.filter((p) => !usable.includes(p.name)).map((p) => `${p.name} (${p.refused === null ? `breaker ${p.state}` : `refused: ${p.refused}`})`)
     reasons.push(`${usable.length} of ${status.providers.length} providers usable, quorum needs ${quorum}: ${unusable.join(', ')}`)
   }
-  return { ready: reasons.length === 0, reasons, usable_providers: usable }
+  const refused = status.providers.flatMap((p) => (p.refused === null ? [] : [{ name: p.name, reason: p.refused }]))
+  return { ready: reasons.length === 0, reasons, usable_providers: usable, refused_providers: refused }
 }
 
 /**

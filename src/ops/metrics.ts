@@ -46,6 +46,7 @@ export function createMetrics(sources: MetricsSources): Registry {
     registers: [register],
   })
   const breakerState = new Gauge({ name: 'settleproof_circuit_breaker_state', help: 'Provider circuit breaker: 0 closed, 1 open, 2 half-open.', labelNames: ['provider'], registers: [register] })
+  const refused = new Gauge({ name: 'settleproof_provider_refused', help: 'Provider refused (another chain id, HTTP 401/403, malformed answers): 1 while it counts toward no quorum, else 0.', labelNames: ['provider'], registers: [register] })
   const breakerTransitions = new Counter({ name: 'settleproof_circuit_breaker_transitions_total', help: 'Provider circuit breaker transitions, by the state entered.', labelNames: ['provider', 'to'], registers: [register] })
   const rounds = new Counter({ name: 'settleproof_quorum_rounds_total', help: 'Reader rounds run.', registers: [register] })
   const quorumFailures = new Counter({ name: 'settleproof_quorum_failures_total', help: 'Rounds in which fewer than quorum providers answered or agreed; the checkpoint did not move.', registers: [register] })
@@ -77,6 +78,7 @@ export function createMetrics(sources: MetricsSources): Registry {
   // Every bounded label set exists from the start, so rate() and alerts see zeros, not gaps.
   for (const provider of providers) {
     breakerState.set({ provider: provider.name }, 0)
+    refused.set({ provider: provider.name }, provider.status().refused === null ? 0 : 1)
     disagreements.inc({ provider: provider.name }, 0)
     for (const to of ['open', 'half_open', 'closed']) breakerTransitions.inc({ provider: provider.name, to }, 0)
     for (const method of ['eth_chainId', 'eth_blockNumber', 'eth_getLogs', 'eth_getBlockByNumber']) {
@@ -86,6 +88,7 @@ export function createMetrics(sources: MetricsSources): Registry {
       rpcRequests.inc({ provider: attempt.provider, method: attempt.method, outcome: attempt.outcome })
       if (attempt.outcome !== 'circuit_open') rpcDuration.observe({ provider: attempt.provider, method: attempt.method }, attempt.durationMs / 1000)
     })
+    provider.onRefusalChange((reason) => refused.set({ provider: provider.name }, reason === null ? 0 : 1))
     provider.onBreakerStateChange((state) => {
       breakerState.set({ provider: provider.name }, BREAKER_STATE_VALUE[state])
       breakerTransitions.inc({ provider: provider.name, to: state })

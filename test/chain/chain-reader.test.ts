@@ -180,8 +180,11 @@ describe('chain reader against three providers in front of a real anvil chain', 
 
 describe('deciding as soon as a majority agrees', () => {
   it('does not wait for a slow provider once the other two agree, and still hears it out', async () => {
-    chain.proxies[2]!.setFault({ kind: 'slow', delayMs: 4_000, methods: ['eth_getLogs'] })
     const r = await reader({ rpc: { timeout_ms: 8_000, retries: 0, retry_initial_delay_ms: 5, retry_max_delay_ms: 20 } })
+    // Once every provider has answered a head, each round waits for their heads (a provider never
+    // heard from is not waited for when it cannot change the quorum head) and asks all three.
+    await readUntilCaughtUp(r.reader)
+    chain.proxies[2]!.setFault({ kind: 'slow', delayMs: 4_000, methods: ['eth_getLogs'] })
     const paid = await pay([801n])
     await readUntilCaughtUp(r.reader)
     // The slow provider's eth_getLogs is still held by its proxy: the round did not wait for it.
@@ -189,4 +192,84 @@ describe('deciding as soon as a majority agrees', () => {
     const logs = acceptedLogs(r.events).filter((log) => paid.includes(log.txHash))
     expect(logs.map((log) => log.providers)).toEqual([['primary', 'secondary']])
   })
+})
+
+describe('refused providers count toward no quorum', () => {
+  const fastBreaker = { breaker: { failure_threshold: 5, success_threshold: 2, open_ms: 150 } }
+
+  it('refuses a provider that switches chain id mid-run within one round: a payment made then is not accepted with it, nor at all while only one other answers', async () => {
+    const r = await reader(fastBreaker)
+    await readUntilCaughtUp(r.reader)
+    chain.proxies[2]!.setFault({ kind: 'chain-id', chainId: 1 })
+    await r.reader.runRound()
+    const reason = `reports chain id 1, expected ${chain.anvil.chainId} (eth_chainId)`
+    expect(r.providers[2]!.status().refused).toBe(reason)
+    expect(r.reader.status().providers.find((p) => p.name === 'tertiary')).toMatchObject({ refused: reason, state: 'closed' })
+
+    chain.proxies[1]!.setFault({ kind: 'down' })
+    const getLogsBefore = chain.proxies[2]!.totalRequests('eth_getLogs')
+    const paid = await pay([901n])
+    for (let i = 0; i < 3; i++) expect(await r.reader.runRound()).toMatchObject({ kind: 'no_quorum', stage: 'head' })
+    expect(acceptedLogs(r.events).filter((log) => paid.includes(log.txHash))).toEqual([])
+    expect(chain.proxies[2]!.totalRequests('eth_getLogs')).toBe(getLogsBefore)
+
+    chain.proxies[1]!.setFault({ kind: 'none' })
+    await readUntilCaughtUp(r.reader, 100)
+    expect(acceptedLogs(r.events).filter((log) => paid.includes(log.txHash)).map((log) => log.providers)).toEqual([['primary', 'secondary']])
+    expect(chain.proxies[2]!.totalRequests('eth_getLogs')).toBe(getLogsBefore)
+
+    // Recovery: the first good eth_chainId clears the refusal, and it is asked for ranges again.
+    chain.proxies[2]!.setFault({ kind: 'none' })
+    await r.reader.runRound()
+    expect(r.providers[2]!.status().refused).toBeNull()
+    await pay([902n])
+    await readUntilCaughtUp(r.reader, 100)
+    expect(chain.proxies[2]!.totalRequests('eth_getLogs')).toBeGreaterThan(getLogsBefore)
+  })
+
+  it('keeps asking a provider refused for eth_getLogs so that a good answer can clear it, and counts its head for nothing meanwhile', async () => {
+    const r = await reader(fastBreaker)
+    await readUntilCaughtUp(r.reader)
+    chain.proxies[2]!.setFault({ kind: 'garbage', methods: ['eth_getLogs'] })
+    const paid = await pay([921n])
+    await readUntilCaughtUp(r.reader)
+    await vi.waitFor(() => expect(r.providers[2]!.status().refused).toBe('answer is not valid JSON-RPC (eth_getLogs)'))
+    expect(acceptedLogs(r.events).filter((log) => paid.includes(log.txHash)).map((log) => log.providers)).toEqual([['primary', 'secondary']])
+
+    // Its heads answer well but do not count: with one other down there is no head quorum.
+    chain.proxies[0]!.setFault({ kind: 'down' })
+    expect(await r.reader.runRound()).toMatchObject({ kind: 'no_quorum', stage: 'head' })
+    chain.proxies[0]!.setFault({ kind: 'none' })
+
+    chain.proxies[2]!.setFault({ kind: 'none' })
+    await pay([922n])
+    await readUntilCaughtUp(r.reader, 100)
+    await vi.waitFor(() => expect(r.providers[2]!.status().refused).toBeNull())
+  })
+})
+
+describe('a provider that never answers', () => {
+  it('holds up no round: rounds complete and transfers are accepted while its first requests are still unanswered', async () => {
+    // Requests an earlier test held back have been answered.
+    await vi.waitFor(() => expect(chain.proxies[2]!.held()).toBe(0), { timeout: 10_000 })
+    chain.proxies[2]!.setFault({ kind: 'hang' })
+    const r = await reader({ rpc: { timeout_ms: 30_000, retries: 0, retry_initial_delay_ms: 5, retry_max_delay_ms: 20 } })
+    let rounds = 0
+    r.reader.onRound(() => rounds++)
+    const paid: string[] = []
+    for (const amount of [1001n, 1002n, 1003n]) {
+      paid.push(...(await pay([amount])))
+      await readUntilCaughtUp(r.reader)
+    }
+    for (let i = 0; i < 5; i++) await r.reader.runRound()
+    expect(acceptedLogs(r.events).filter((log) => paid.includes(log.txHash)).map((log) => log.providers)).toEqual([
+      ['primary', 'secondary'],
+      ['primary', 'secondary'],
+      ['primary', 'secondary'],
+    ])
+    // Its one probe (eth_chainId and eth_blockNumber) is still held by the proxy: no round waited for it, and none piled another on it.
+    expect(rounds).toBeGreaterThanOrEqual(8)
+    expect(chain.proxies[2]!.held()).toBe(2)
+    expect(chain.proxies[2]!.totalRequests()).toBe(2)
+  }, 20_000)
 })

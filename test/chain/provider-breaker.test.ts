@@ -26,6 +26,7 @@ const OPEN_MS = 60_000
 function provider(retries = 0): { provider: RpcProvider; transitions: BreakerStateName[] } {
   const p = createRpcProvider({
     provider: { name: 'primary', url: proxy.url },
+    chainId: anvil.chainId,
     breaker: { failure_threshold: 5, success_threshold: 2, open_ms: OPEN_MS },
     rpc: { timeout_ms: 1_000, retries, retry_initial_delay_ms: 1, retry_max_delay_ms: 5 },
   })
@@ -141,6 +142,7 @@ describe('a provider breaker (real calls through the fault proxy; only Date is f
     const secretUrl = `${proxy.url}/v3/secret-api-key-1234567890`
     const p = createRpcProvider({
       provider: { name: 'primary', url: secretUrl },
+      chainId: anvil.chainId,
       breaker: { failure_threshold: 5, success_threshold: 2, open_ms: OPEN_MS },
       rpc: { timeout_ms: 1_000, retries: 0, retry_initial_delay_ms: 1, retry_max_delay_ms: 5 },
     })

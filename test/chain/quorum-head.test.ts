@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { nextRange, quorumHead, safeHead } from '../../src/chain/quorum-head.ts'
+import { decideQuorumHead, nextRange, quorumHead, safeHead, type PendingProvider, type QuorumHeadDecision } from '../../src/chain/quorum-head.ts'
 
 describe('quorumHead', () => {
   it('is the head all providers reached when they agree', () => {
@@ -150,3 +150,58 @@ describe('nextRange', () => {
     expect(seen).toEqual(Array.from({ length: safe + 1 }, (_, i) => i))
   })
 })
+
+describe('decideQuorumHead', () => {
+  const cases: { name: string; answered: number[]; pending: PendingProvider[]; quorum: number; expected: QuorumHeadDecision }[] = [
+    { name: 'all three answered: the quorum head', answered: [100, 101, 102], pending: [], quorum: 2, expected: { kind: 'decided', head: 101 } },
+    { name: 'two equal heads in, a hung provider left: decided at once', answered: [100, 100], pending: ['unresponsive'], quorum: 2, expected: { kind: 'decided', head: 100 } },
+    { name: 'two different heads in, a hung provider left: the lower, which two reached', answered: [100, 101], pending: ['unresponsive'], quorum: 2, expected: { kind: 'decided', head: 100 } },
+    { name: 'two equal heads in, a new provider left: it cannot change the head', answered: [100, 100], pending: ['new'], quorum: 2, expected: { kind: 'decided', head: 100 } },
+    { name: 'two different heads in, a new provider left: it could raise the head, wait', answered: [90, 100], pending: ['new'], quorum: 2, expected: { kind: 'wait' } },
+    { name: 'a provider that answered last round is waited for (it is needed for the range)', answered: [100, 100], pending: ['answering'], quorum: 2, expected: { kind: 'wait' } },
+    { name: 'one head in: wait, even for a hung provider, since nothing else can make the quorum', answered: [100], pending: ['unresponsive', 'unresponsive'], quorum: 2, expected: { kind: 'wait' } },
+    { name: 'too few left to make the quorum: no quorum', answered: [100], pending: [], quorum: 2, expected: { kind: 'no_quorum' } },
+    { name: 'nobody answered and nobody is left', answered: [], pending: [], quorum: 2, expected: { kind: 'no_quorum' } },
+    { name: 'nobody answered yet', answered: [], pending: ['new', 'new', 'new'], quorum: 2, expected: { kind: 'wait' } },
+    { name: '3 of 3: every provider is needed', answered: [100, 100], pending: ['new'], quorum: 3, expected: { kind: 'wait' } },
+    { name: '3 of 3 with one hung: wait for it, nothing else can make the quorum', answered: [100, 100], pending: ['unresponsive'], quorum: 3, expected: { kind: 'wait' } },
+    { name: '2 of 4, two new left: both could outrank the two in', answered: [100, 100], pending: ['new', 'new'], quorum: 2, expected: { kind: 'wait' } },
+    { name: '2 of 4, three equal in, one new left', answered: [100, 100, 100], pending: ['new'], quorum: 2, expected: { kind: 'decided', head: 100 } },
+    { name: '2 of 4, top two equal, one new left', answered: [100, 100, 50], pending: ['new'], quorum: 2, expected: { kind: 'decided', head: 100 } },
+    { name: '2 of 4, top two differ, one new left', answered: [101, 100, 50], pending: ['new'], quorum: 2, expected: { kind: 'wait' } },
+    { name: 'a far-ahead (or lying) head cannot raise it', answered: [100, 1_000_000], pending: ['unresponsive'], quorum: 2, expected: { kind: 'decided', head: 100 } },
+  ]
+  for (const c of cases) {
+    it(c.name, () => {
+      expect(decideQuorumHead({ answered: c.answered, pending: c.pending, quorum: c.quorum })).toEqual(c.expected)
+    })
+  }
+
+  it('never exceeds a height quorum providers reached, and gives what waiting for every new provider would give (exhaustive over small cases)', () => {
+    const values = [0, 5, 10]
+    const kinds: PendingProvider[] = ['answering', 'new', 'unresponsive']
+    let decided = 0
+    for (const quorum of [1, 2, 3]) {
+      for (let answeredCount = 0; answeredCount <= 3; answeredCount++) {
+        for (const answered of tuples(values, answeredCount)) {
+          for (const pending of tuples(kinds, 3 - answeredCount)) {
+            const decision = decideQuorumHead({ answered, pending, quorum })
+            if (decision.kind !== 'decided') continue
+            decided++
+            // Safety: at least `quorum` of the providers that answered reached it.
+            expect(answered.filter((h) => h >= decision.head).length).toBeGreaterThanOrEqual(quorum)
+            // Nothing lost: whatever the new providers would have answered, waiting gives the same head.
+            const newCount = pending.filter((p) => p === 'new').length
+            for (const late of tuples([...values, 1_000], newCount)) expect(quorumHead([...answered, ...late], quorum)).toBe(decision.head)
+          }
+        }
+      }
+    }
+    expect(decided).toBeGreaterThan(20)
+  })
+})
+
+function tuples<T>(values: readonly T[], length: number): T[][] {
+  if (length === 0) return [[]]
+  return tuples(values, length - 1).flatMap((rest) => values.map((v) => [v, ...rest]))
+}

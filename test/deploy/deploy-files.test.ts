@@ -24,13 +24,13 @@ async function tool(name: string, args: string[], cwd = root) {
 describe('deploy/prometheus/alerts.yml', () => {
   it('passes promtool check rules', async () => {
     const { stdout } = await tool('promtool', ['check', 'rules', 'deploy/prometheus/alerts.yml'])
-    expect(stdout).toContain('SUCCESS: 6 rules found')
+    expect(stdout).toContain('SUCCESS: 7 rules found')
   })
   it('passes its unit tests (promtool test rules), one or more per alert', async () => {
     const { stdout } = await tool('promtool', ['test', 'rules', 'deploy/prometheus/alerts.test.yml'])
     expect(stdout).toContain('SUCCESS')
     const tests = await readFile(join(root, 'deploy/prometheus/alerts.test.yml'), 'utf8')
-    for (const alert of ['SettleProofBreakerOpen', 'SettleProofBreakerFlapping', 'SettleProofQuorumFailures', 'SettleProofCheckpointLag', 'SettleProofDLQGrowth', 'SettleProofWebhookSuccessRateLow']) {
+    for (const alert of ['SettleProofBreakerOpen', 'SettleProofBreakerFlapping', 'SettleProofProviderRefused', 'SettleProofQuorumFailures', 'SettleProofCheckpointLag', 'SettleProofDLQGrowth', 'SettleProofWebhookSuccessRateLow']) {
       expect(tests).toContain(`alertname: ${alert}`)
     }
   })

@@ -8,9 +8,17 @@ describe('readiness', () => {
     expect(readiness({ providers: [provider('a', 'closed'), provider('b', 'half_open'), provider('c', 'open')] }, 2, true)).toMatchObject({ ready: true, usable_providers: ['a', 'b'] })
   })
   it('is not ready below quorum, naming each unusable provider and why', () => {
-    const r = readiness({ providers: [provider('a', 'closed'), provider('b', 'open'), provider('c', 'closed', 'reports chain id 1, expected 8453')] }, 2, true)
+    const r = readiness({ providers: [provider('a', 'closed'), provider('b', 'open'), provider('c', 'closed', 'reports chain id 1, expected 8453 (eth_chainId)')] }, 2, true)
     expect(r.ready).toBe(false)
-    expect(r.reasons).toEqual(['1 of 3 providers usable, quorum needs 2: b (breaker open), c (reports chain id 1, expected 8453)'])
+    expect(r.reasons).toEqual(['1 of 3 providers usable, quorum needs 2: b (breaker open), c (refused: reports chain id 1, expected 8453 (eth_chainId))'])
+  })
+  it('lists a refused provider with its reason even while the others make the quorum, and does not count it usable', () => {
+    expect(readiness({ providers: [provider('a', 'closed'), provider('b', 'closed'), provider('c', 'closed', 'HTTP 401 (eth_blockNumber)')] }, 2, true)).toEqual({
+      ready: true,
+      reasons: [],
+      usable_providers: ['a', 'b'],
+      refused_providers: [{ name: 'c', reason: 'HTTP 401 (eth_blockNumber)' }],
+    })
   })
   it('is not ready when the store is closed, whatever the providers', () => {
     expect(readiness({ providers: [provider('a', 'closed'), provider('b', 'closed')] }, 2, false)).toMatchObject({ ready: false, reasons: ['store is not open'] })

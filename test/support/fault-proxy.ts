@@ -9,6 +9,8 @@ export type Fault = (
   | { kind: 'down' }
   /** Holds each answer back this long: a provider slower than the timeout. */
   | { kind: 'slow'; delayMs: number }
+  /** Accepts the request and never answers (until the client gives up or the proxy closes): a hung provider. */
+  | { kind: 'hang' }
   /** Answers with this HTTP status and body (500, 429, an HTML error page). */
   | { kind: 'status'; status: number; body?: string; contentType?: string }
   /** HTTP 200 with a body that is not JSON. */
@@ -33,7 +35,7 @@ export type FaultProxy = {
   totalRequests(method?: string): number
   setFault(fault: Fault): void
   resetCounts(): void
-  /** Requests held back by a `slow` fault and not answered yet. */
+  /** Requests held back by a `slow` or `hang` fault and not answered yet (a request the client gave up on is no longer held). */
   held(): number
   close(): Promise<void>
 }
@@ -45,6 +47,7 @@ export async function startFaultProxy(upstream: string, initial: Fault = { kind:
   const requests = new Map<string, number>()
   const sockets = new Set<Socket>()
   const timers = new Set<NodeJS.Timeout>()
+  const hung = new Set<ServerResponse>()
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const body = await readBody(req)
@@ -93,6 +96,10 @@ export async function startFaultProxy(upstream: string, initial: Fault = { kind:
           }
         }
         break
+      case 'hang':
+        hung.add(res)
+        res.on('close', () => hung.delete(res))
+        return
       case 'slow':
         await new Promise<void>((resolve) => {
           const timer = setTimeout(() => {
@@ -142,7 +149,7 @@ export async function startFaultProxy(upstream: string, initial: Fault = { kind:
     resetCounts() {
       requests.clear()
     },
-    held: () => timers.size,
+    held: () => timers.size + hung.size,
     close: () =>
       new Promise<void>((resolve) => {
         for (const timer of timers) clearTimeout(timer)

@@ -69,7 +69,7 @@ export async function startReader(fixture: ChainFixture, overrides: Record<strin
     overrides,
   })
   const store = await openLowdbStore({ path: config.storage.path })
-  const providers = config.providers.map((provider) => createRpcProvider({ provider, breaker: config.breaker, rpc: config.rpc }))
+  const providers = config.providers.map((provider) => createRpcProvider({ provider, chainId: config.chain.id, breaker: config.breaker, rpc: config.rpc }))
   const events: ChainEvent[] = []
   // The handler runs inside the transaction; an event counts only once that transaction committed.
   let staged: ChainEvent[] = []

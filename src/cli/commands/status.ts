@@ -7,10 +7,11 @@ import { EXIT, type ExitCode } from '../exit-codes.ts'
 
 export const statusHelp = `Usage: settleproof status [--json] [--config FILE]
 
-The operator's view: checkpoint, head and lag, breaker state per provider, invoices by status,
+The operator's view: checkpoint, head and lag, breaker state per provider and, when its answers
+are refused (another chain id, HTTP 401/403, malformed answers), why; invoices by status,
 deliveries by status (queued/in_flight/retrying/delivered/dead) and the DLQ size. Reads the
 store file directly and asks the running daemon (server.host:server.port /diagnostics) for
-what only it knows; works while the daemon is stopped, with less.
+what only it knows (breakers, refusals, latency); works while the daemon is stopped, with less.
 `
 
 /** `settleproof status`. */
@@ -46,7 +47,7 @@ export async function status(options: { config?: string | undefined; json?: bool
       `daemon       ${report.daemon}`,
       report.store.found ? `store        ${report.store.path}` : `store        none at ${report.store.path} (no daemon has written there yet: is this the configuration the daemon runs with?)`,
       `chain        ${report.chain_id}  checkpoint ${report.checkpoint ?? '-'}  head ${report.head ?? '-'}  lag ${report.lag ?? '-'}`,
-      ...report.providers.map((p) => `provider     ${p.name}  breaker ${p.breaker_state}${'last_error' in p && p.last_error ? `  last error: ${p.last_error}` : ''}`),
+      ...report.providers.map((p) => `provider     ${p.name}  breaker ${p.breaker_state}${'refused' in p && p.refused ? `  REFUSED: ${p.refused}` : ''}${'last_error' in p && p.last_error ? `  last error: ${p.last_error}` : ''}`),
       `invoices     open ${report.invoices.open}  expired ${report.invoices.expired}  settled ${report.invoices.settled}`,
       `deliveries   queued ${d.queued}  in_flight ${d.in_flight}  retrying ${d.retrying}  delivered ${d.delivered}  dead ${d.dead}`,
       `dlq          ${report.dlq.size} dead letters, ${report.dlq.not_replayed} not replayed`,
