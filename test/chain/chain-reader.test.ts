@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import type { Address } from 'viem'
 import type { Disagreement } from '../../src/chain/chain-reader.ts'
 import { logPosition } from '../../src/chain/log.ts'
+import { startFaultProxy } from '../support/fault-proxy.ts'
 import { acceptedLogs, readUntilCaughtUp, startChainFixture, startReader, type ChainFixture, type ReaderUnderTest } from '../support/reader-harness.ts'
 
 let chain: ChainFixture
@@ -136,6 +137,7 @@ describe('chain reader against three providers in front of a real anvil chain', 
 
   it('halves the range when a provider says it is too large, and misses nothing', async () => {
     const paid = await pay([501n, 502n, 503n])
+    await chain.anvil.client.mine({ blocks: 100 }) // more than one range of 64, whatever ran before
     const r = await reader({ chain: { id: chain.anvil.chainId, confirmations: 1, start_block: 1, poll_interval_ms: 50, max_block_range: 64 } })
     for (const proxy of chain.proxies) proxy.setFault({ kind: 'range-limit', maxSpan: 10 })
     await readUntilCaughtUp(r.reader, 200)
@@ -250,10 +252,11 @@ describe('refused providers count toward no quorum', () => {
 
 describe('a provider that never answers', () => {
   it('holds up no round: rounds complete and transfers are accepted while its first requests are still unanswered', async () => {
-    // Requests an earlier test held back have been answered.
-    await vi.waitFor(() => expect(chain.proxies[2]!.held()).toBe(0), { timeout: 10_000 })
-    chain.proxies[2]!.setFault({ kind: 'hang' })
-    const r = await reader({ rpc: { timeout_ms: 30_000, retries: 0, retry_initial_delay_ms: 5, retry_max_delay_ms: 20 } })
+    // A proxy of its own: no request an earlier test left in flight can be counted here.
+    const hung = await startFaultProxy(chain.anvil.url)
+    hung.setFault({ kind: 'hang' })
+    const providers = [chain.proxies[0]!.url, chain.proxies[1]!.url, hung.url].map((url, i) => ({ name: ['primary', 'secondary', 'tertiary'][i], url }))
+    const r = await reader({ providers, rpc: { timeout_ms: 30_000, retries: 0, retry_initial_delay_ms: 5, retry_max_delay_ms: 20 } })
     let rounds = 0
     r.reader.onRound(() => rounds++)
     const paid: string[] = []
@@ -269,7 +272,9 @@ describe('a provider that never answers', () => {
     ])
     // Its one probe (eth_chainId and eth_blockNumber) is still held by the proxy: no round waited for it, and none piled another on it.
     expect(rounds).toBeGreaterThanOrEqual(8)
-    expect(chain.proxies[2]!.held()).toBe(2)
-    expect(chain.proxies[2]!.totalRequests()).toBe(2)
+    expect(hung.held()).toBe(2)
+    expect(hung.totalRequests()).toBe(2)
+    await r.close()
+    await hung.close()
   }, 20_000)
 })

@@ -72,10 +72,13 @@ it('reads the full range per round through the others while a provider limited t
   expect(r.reader.status().providerSpans).toMatchObject({ primary: MAX_BLOCK_RANGE, secondary: MAX_BLOCK_RANGE })
   expect(r.reader.status().providerSpans.tertiary).toBeLessThan(MAX_BLOCK_RANGE)
 
-  // Its pieces may answer after the quorum decided; once every block was read, its joined
-  // answers were compared with the agreed ones and none differed.
-  await eventually(() => tertiaryLogReads.length >= head, 20_000, 'the limited provider to read every block')
-  expect(tertiaryLogReads.length).toBe(head)
+  // Its pieces may answer after the quorum decided; once it has read its ranges, its joined
+  // answers were compared with the agreed ones and none differed. The first range may be read
+  // without it: a provider never heard from is not waited for when its head cannot change the
+  // quorum head (decideQuorumHead), so it is asked from the second range on, one call per block.
+  const firstRange = Math.min(head, MAX_BLOCK_RANGE)
+  await eventually(() => tertiaryLogReads.length >= head - firstRange, 20_000, 'the limited provider to read every block after the first range')
+  expect(tertiaryLogReads.length).toBeLessThanOrEqual(head)
   expect(disagreements).toEqual([])
 })
 
