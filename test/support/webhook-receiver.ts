@@ -6,6 +6,8 @@ import { readBody } from './read-body.ts'
 /** How the receiver answers on one path. */
 export type ReceiverBehaviour =
   | { kind: 'ok'; status?: number; delayMs?: number }
+  /** Answers this status with a body of `bodyBytes` generated on the fly, as long as the client keeps reading. */
+  | { kind: 'huge-body'; status: number; bodyBytes: number; retryAfter?: string }
   | { kind: 'status'; status: number; retryAfter?: string }
   /** Never answers (the sender's timeout fires). */
   | { kind: 'hang' }
@@ -25,6 +27,10 @@ export type ReceivedWebhook = {
   payload: { type: string; timestamp: string; data: Record<string, unknown> }
   status: number | 'hang' | 'reset'
   at: number
+  /** For `huge-body`: the body bytes the socket accepted before the client closed it or the body ended. */
+  bodyBytesSent?: number
+  /** For `huge-body`: settles when the answer ended or the client closed the connection. */
+  answered?: Promise<void>
 }
 
 export type WebhookReceiver = {
@@ -35,6 +41,34 @@ export type WebhookReceiver = {
   delivered(path?: string): ReceivedWebhook[]
   setBehaviour(path: string, behaviour: ReceiverBehaviour): void
   close(): Promise<void>
+}
+
+const FILLER = Buffer.alloc(64 * 1024, 'x')
+
+/**
+ * Writes `bodyBytes` of filler, chunk by chunk, waiting for the socket to take each one, so the
+ * body is never held in memory and stops as soon as the client closes the connection.
+ */
+async function streamBody(res: import('node:http').ServerResponse, behaviour: { status: number; bodyBytes: number; retryAfter?: string }, record: ReceivedWebhook): Promise<void> {
+  res.writeHead(behaviour.status, { 'content-type': 'application/octet-stream', ...(behaviour.retryAfter ? { 'retry-after': behaviour.retryAfter } : {}) })
+  record.bodyBytesSent = 0
+  let closed = false
+  res.on('close', () => (closed = true))
+  while (!closed && record.bodyBytesSent < behaviour.bodyBytes) {
+    const chunk = FILLER.subarray(0, Math.min(FILLER.length, behaviour.bodyBytes - record.bodyBytesSent))
+    const flushed = res.write(chunk)
+    record.bodyBytesSent += chunk.length
+    if (!flushed) await new Promise<void>((resolve) => {
+      const done = () => {
+        res.off('drain', done)
+        res.off('close', done)
+        resolve()
+      }
+      res.on('drain', done)
+      res.on('close', done)
+    })
+  }
+  if (!closed) await new Promise<void>((resolve) => res.end(resolve))
 }
 
 /**
@@ -92,6 +126,10 @@ export async function startWebhookReceiver(secrets: Record<string, string>): Pro
     if (res.destroyed) return
     const status = !verified && behaviour.kind === 'ok' ? 401 : (answer as number)
     record.status = status
+    if (behaviour.kind === 'huge-body') {
+      record.answered = streamBody(res, behaviour, record)
+      return
+    }
     res.writeHead(status, behaviour.kind === 'status' && behaviour.retryAfter ? { 'retry-after': behaviour.retryAfter } : {})
     res.end(status < 300 ? '{"ok":true}' : '{"ok":false}')
   })
