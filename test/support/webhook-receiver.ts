@@ -11,6 +11,8 @@ export type ReceiverBehaviour =
   | { kind: 'status'; status: number; retryAfter?: string }
   /** Never answers (the sender's timeout fires). */
   | { kind: 'hang' }
+  /** Holds each request until `release()` answers it with `status`: the test decides when the answer arrives. */
+  | { kind: 'held'; status: number }
   /** Resets the connection. */
   | { kind: 'reset' }
   /** 410 Gone the first time a webhook-id arrives, 200 after: dead-letters at once, replays succeed. */
@@ -40,6 +42,8 @@ export type WebhookReceiver = {
   /** Requests answered 2xx, i.e. deliveries. */
   delivered(path?: string): ReceivedWebhook[]
   setBehaviour(path: string, behaviour: ReceiverBehaviour): void
+  /** Answers every request held by a `held` behaviour, now (synchronously); returns how many. */
+  release(): number
   close(): Promise<void>
 }
 
@@ -79,6 +83,7 @@ export async function startWebhookReceiver(secrets: Record<string, string>): Pro
   const received: ReceivedWebhook[] = []
   const behaviours = new Map<string, ReceiverBehaviour>()
   const sockets = new Set<Socket>()
+  const held: (() => void)[] = []
   const server = createServer(async (req, res) => {
     const body = await readBody(req)
     const path = new URL(req.url ?? '/', 'http://x').pathname
@@ -123,6 +128,14 @@ export async function startWebhookReceiver(secrets: Record<string, string>): Pro
       return void req.socket.destroy()
     }
     if (behaviour.kind === 'ok' && behaviour.delayMs) await new Promise((resolve) => setTimeout(resolve, behaviour.delayMs))
+    if (behaviour.kind === 'held') {
+      return void held.push(() => {
+        if (res.destroyed) return
+        record.status = behaviour.status
+        res.writeHead(behaviour.status)
+        res.end('{"ok":false}')
+      })
+    }
     if (res.destroyed) return
     const status = !verified && behaviour.kind === 'ok' ? 401 : (answer as number)
     record.status = status
@@ -144,6 +157,11 @@ export async function startWebhookReceiver(secrets: Record<string, string>): Pro
     received,
     delivered: (path) => received.filter((r) => typeof r.status === 'number' && r.status < 300 && (path === undefined || r.path === path)),
     setBehaviour: (path, behaviour) => void behaviours.set(path, behaviour),
+    release() {
+      const answers = held.splice(0)
+      for (const answer of answers) answer()
+      return answers.length
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy()
