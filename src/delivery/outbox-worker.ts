@@ -19,10 +19,11 @@ export type DeliveryAttempt = {
   outcome: 'delivered' | 'retrying' | 'dead'
   reason: string | null
   durationMs: number
-  /** When the attempt started, on the worker's clock (epoch ms). */
+  /** When the attempt started and when its outcome was decided, on the worker's clock (epoch ms). */
   startedAt: number
-  /** For a retry: when the next attempt falls due, on the worker's clock; otherwise null. */
-  nextAttemptAt: number | null
+  finishedAt: number
+  /** For a retry: the backoff decided, from `finishedAt` to when the next attempt falls due; otherwise null. */
+  retryDelayMs: number | null
 }
 
 export type OutboxWorker = {
@@ -171,7 +172,8 @@ export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): Ou
       reason: next.lastError,
       durationMs: performance.now() - started,
       startedAt: startedAt.getTime(),
-      nextAttemptAt: outcome === 'retrying' ? next.nextAttemptAt : null,
+      finishedAt: nowMs,
+      retryDelayMs: step.kind === 'retry' ? step.delayMs : null,
     })
   }
 

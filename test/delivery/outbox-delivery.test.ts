@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { foldDeadLetters, readDeadLetterLines } from '../../src/delivery/dead-letter-file.ts'
+import type { DeliveryAttempt } from '../../src/delivery/outbox-worker.ts'
 import { runCli } from '../support/cli.ts'
 import { daemonDocument, eventually, merchantAddress, startTestDaemon, writeDaemonConfig, startMerchantWorld, type MerchantWorld } from '../support/daemon-harness.ts'
 import type { ChainFixture } from '../support/reader-harness.ts'
@@ -49,8 +50,10 @@ describe('webhook delivery when a merchant endpoint fails', () => {
     it(`${label}: retries with growing delays, dead-letters, and after recovery dlq replay --all delivers it with the same webhook-id; the other merchant is unaffected`, async () => {
       receiver.setBehaviour('/acme', failure)
       receiver.setBehaviour('/globex', { kind: 'ok' })
-      // Jitter pinned to its ceiling so the schedule is visible: 50, 100, 200 ms between 4 attempts.
+      // Jitter pinned to its ceiling so the schedule is visible: 49, 99, 199 ms between 4 attempts.
       const d = await daemonFor({}, () => 0.999)
+      const recorded: DeliveryAttempt[] = []
+      d.daemon.outbox.onAttempt((a) => recorded.push(a))
       try {
         const acmeUuid = await invoiceAndPay(d, 'acme', 4_000_000n + BigInt(round))
         const globexUuid = await invoiceAndPay(d, 'globex', 5_000_000n + BigInt(round))
@@ -60,8 +63,15 @@ describe('webhook delivery when a merchant endpoint fails', () => {
         expect(attempts).toHaveLength(4)
         expect(new Set(attempts.map((a) => a.webhookId)).size).toBe(1)
         expect(attempts.every((a) => a.verified)).toBe(true)
-        const gaps = attempts.slice(1).map((a, i) => a.at - attempts[i]!.at)
-        for (let i = 1; i < gaps.length; i++) expect(gaps[i]!).toBeGreaterThan(gaps[i - 1]!)
+        // The schedule as the worker decided and kept it, on its own clock (never wall-clock gaps):
+        // growing backoff, and no attempt before its retry fell due.
+        // The dead letter is written before the death is recorded and reported: wait for the report.
+        const scheduleOf = () => recorded.filter((a) => a.webhookId === attempts[0]!.webhookId)
+        await eventually(() => scheduleOf().length === 4, 5_000, 'the fourth attempt reported')
+        const schedule = scheduleOf()
+        expect(schedule.map((a) => [a.attempt, a.outcome])).toEqual([[1, 'retrying'], [2, 'retrying'], [3, 'retrying'], [4, 'dead']])
+        expect(schedule.map((a) => a.retryDelayMs)).toEqual([49, 99, 199, null])
+        for (let i = 1; i < schedule.length; i++) expect(schedule[i]!.startedAt).toBeGreaterThanOrEqual(schedule[i - 1]!.finishedAt + schedule[i - 1]!.retryDelayMs!)
 
         const [letter] = foldDeadLetters(await readDeadLetterLines(d.dlqPath))
         expect(letter).toMatchObject({ webhook_id: attempts[0]!.webhookId, merchant_id: 'acme', type: 'invoice.settled', attempts: 4, replayed_at: null })
@@ -75,7 +85,8 @@ describe('webhook delivery when a merchant endpoint fails', () => {
         // globex was delivered once, on its first attempt, while acme was failing.
         const globex = receiver.received.filter((r) => r.payload.data.invoice_uuid === globexUuid)
         expect(globex).toHaveLength(1)
-        expect(globex[0]!.at).toBeLessThan(attempts.at(-1)!.at)
+        await eventually(() => recorded.some((a) => a.webhookId === globex[0]!.webhookId), 5_000, 'globex delivery reported')
+        expect(recorded.filter((a) => a.webhookId === globex[0]!.webhookId).map((a) => [a.attempt, a.outcome])).toEqual([[1, 'delivered']])
 
         // status reads the store files; the death is there once its journal write is durable.
         await eventually(async () => JSON.parse((await runCli(['status', '--json', '--config', d.configPath])).stdout).deliveries.dead === 1, 10_000, 'status shows the death')
@@ -129,28 +140,40 @@ describe('webhook delivery when a merchant endpoint fails', () => {
     receiver.setBehaviour('/acme', { kind: 'status', status: 500 })
     receiver.setBehaviour('/globex', { kind: 'ok' })
     const openMs = 800
-    const d = await daemonFor({ breaker: { failure_threshold: 5, success_threshold: 2, open_ms: openMs }, webhooks: { max_attempts: 50, initial_delay_ms: 10, max_delay_ms: 20, timeout_ms: 500, concurrency: 8 } })
+    const threshold = 5
+    const d = await daemonFor({ breaker: { failure_threshold: threshold, success_threshold: 2, open_ms: openMs }, webhooks: { max_attempts: 50, initial_delay_ms: 10, max_delay_ms: 20, timeout_ms: 500, concurrency: 8 } })
+    const recorded: DeliveryAttempt[] = []
+    d.daemon.outbox.onAttempt((a) => recorded.push(a))
     try {
-      const since = receiver.received.length
       const acme = [] as string[]
       for (let i = 0; i < 4; i++) acme.push(await invoiceAndPay(d, 'acme', 7_000_000n + BigInt(i)))
-      const started = Date.now()
-      await new Promise((resolve) => setTimeout(resolve, openMs * 3))
-      const globex = await invoiceAndPay(d, 'globex', 8_000_000n)
-      const paidAt = Date.now()
-      await eventually(() => receiver.delivered('/globex').some((r) => r.payload.data.invoice_uuid === globex), 5_000, 'globex delivered')
-      expect(Date.now() - paidAt).toBeLessThan(openMs)
+      const acmeAttempts = () => recorded.filter((a) => a.merchantId === 'acme')
+      // The breaker opened when the worker had decided `threshold` failures; attempts started
+      // after that are probes. Times are the worker's own, as it decided them.
+      const probes = () => {
+        const openedBy = acmeAttempts().map((a) => a.finishedAt).sort((a, b) => a - b)[threshold - 1]
+        return openedBy === undefined ? [] : acmeAttempts().filter((a) => a.startedAt > openedBy).sort((a, b) => a.startedAt - b.startedAt)
+      }
+      await eventually(() => probes().length >= 2, 20_000, 'two probes after the breaker opened')
 
-      const acmeRequests = receiver.received.slice(since).filter((r) => r.path === '/acme')
+      const globex = await invoiceAndPay(d, 'globex', 8_000_000n)
+      await eventually(() => receiver.delivered('/globex').some((r) => r.payload.data.invoice_uuid === globex), 10_000, 'globex delivered')
+      // globex is delivered at its first attempt while acme's breaker is open and its events wait.
+      const globexId = receiver.delivered('/globex').find((r) => r.payload.data.invoice_uuid === globex)!.webhookId
+      await eventually(() => recorded.some((a) => a.webhookId === globexId), 5_000, 'globex delivery reported')
+      expect(recorded.filter((a) => a.webhookId === globexId).map((a) => [a.attempt, a.outcome])).toEqual([[1, 'delivered']])
+      expect(acme.some((uuid) => receiver.delivered('/acme').some((r) => r.payload.data.invoice_uuid === uuid))).toBe(false)
+
       // Five failures open it (attempts already in flight then still land just after); after
-      // that, requests are single probes at least open_ms apart.
-      expect(acmeRequests.length).toBeGreaterThanOrEqual(5)
-      const opened = acmeRequests[4]!.at
-      const afterOpen = acmeRequests.filter((r) => r.at > opened + 100)
-      expect(afterOpen.length).toBeGreaterThanOrEqual(1)
-      expect(afterOpen.length).toBeLessThanOrEqual(Math.ceil((Date.now() - started) / openMs) + 1)
-      for (let i = 1; i < afterOpen.length; i++) expect(afterOpen[i]!.at - afterOpen[i - 1]!.at).toBeGreaterThanOrEqual(openMs - 50)
-      expect(d.daemon.outbox.breakerStates().acme).toBe('open')
+      // that, attempts are single probes at least open_ms apart on the worker's clock.
+      const seen = probes()
+      expect(seen.length).toBeGreaterThanOrEqual(2)
+      for (let i = 1; i < seen.length; i++) {
+        expect(seen[i]!.startedAt - seen[i - 1]!.startedAt).toBeGreaterThanOrEqual(openMs)
+        expect(seen[i]!.startedAt).toBeGreaterThanOrEqual(seen[i - 1]!.finishedAt)
+      }
+      // Open, or half-open while a probe is out: never closed while the endpoint fails.
+      expect(d.daemon.outbox.breakerStates().acme).not.toBe('closed')
 
       // The endpoint recovers: the next probe succeeds and the queue drains.
       receiver.setBehaviour('/acme', { kind: 'ok' })
