@@ -6,6 +6,7 @@ import { ProviderError } from './errors.ts'
 import { TRANSFER_TOPIC, normalizeLog, type ObservedLog } from './log.ts'
 import { createProviderPolicy } from './provider-policy.ts'
 import { rpcFailureFacts } from './rpc-failure-facts.ts'
+import { redactText, urlSecrets } from '../ops/redact.ts'
 
 export const TRANSFER_EVENT = parseAbiItem('event Transfer(address indexed from, address indexed to, uint256 value)')
 
@@ -100,7 +101,7 @@ export function createRpcProvider(parameters: CreateRpcProviderParameters): RpcP
   })
   breaker.onStateChange((state) => stateChanges.emit(STATE_NAMES[state]))
 
-  const secrets = secretFragments(provider.url)
+  const secrets = urlSecrets(provider.url)
   const toProviderError = (method: RpcMethod, error: unknown): ProviderError => {
     if (error instanceof ProviderError) return error
     if (error instanceof BlockNotFoundError) return new ProviderError(name, method, 'transient', 'block not found (the node is behind its own head)')
@@ -238,30 +239,14 @@ function checkAgainstFilter(log: ObservedLog, filter: TransferFilter): string | 
   return undefined
 }
 
+/** The most of a provider's own error message shown (after its URL's secrets are masked). */
+const RPC_MESSAGE_MAX_CHARS = 200
+
 function describeFacts(facts: RpcFailureFacts, secrets: readonly string[]): string {
   if (facts.bodyTooLarge) return 'answer larger than the client accepts (too many logs for one call)'
   if (facts.timedOut) return 'timed out'
   if (facts.network) return 'connection failed'
   if (facts.httpStatus !== undefined) return `HTTP ${facts.httpStatus}`
-  if (facts.rpcCode !== undefined) return `JSON-RPC error ${facts.rpcCode}${facts.rpcMessage ? `: ${redact(facts.rpcMessage, secrets)}` : ''}`
+  if (facts.rpcCode !== undefined) return `JSON-RPC error ${facts.rpcCode}${facts.rpcMessage ? `: ${redactText(facts.rpcMessage, secrets, RPC_MESSAGE_MAX_CHARS)}` : ''}`
   return 'answer is not valid JSON-RPC'
-}
-
-/**
- * The parts of a provider URL that may carry a key: the URL itself, host and path, each
- * path segment and query value long enough to be a key, and credentials.
- */
-function secretFragments(url: string): string[] {
-  const parsed = new URL(url)
-  const segments = parsed.pathname.split('/').filter((segment) => segment.length >= 6)
-  const queryValues = [...parsed.searchParams.values()].filter((value) => value.length >= 6)
-  return [url, parsed.href, `${parsed.host}${parsed.pathname}`, parsed.pathname.length > 1 ? parsed.pathname : '', parsed.search, parsed.username, parsed.password, ...segments, ...queryValues]
-    .filter((part) => part.length >= 4)
-    .sort((a, b) => b.length - a.length)
-}
-
-function redact(text: string, secrets: readonly string[]): string {
-  let out = text.slice(0, 200)
-  for (const secret of secrets) out = out.split(secret).join('[redacted]')
-  return out
 }

@@ -1,6 +1,7 @@
 import { open, readFile } from 'node:fs/promises'
 import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
+import { displayUrl, maskSecrets, urlSecrets } from '../ops/redact.ts'
 import type { OutboxEntry } from './outbox-entry.ts'
 import type { WebhookEventType, WebhookPayload } from './webhook-payload.ts'
 
@@ -92,4 +93,21 @@ export function foldDeadLetters(lines: readonly DeadLetterLine[]): DeadLetterVie
     }
   }
   return [...letters.values()]
+}
+
+/**
+ * A dead letter as an operator sees it (`dlq list`): the webhook URL's userinfo and query
+ * values masked, as merchants put tokens there, and any trace of them in the error. The file
+ * keeps the URL whole: it is the audit trail, and a display never rewrites it.
+ */
+export function displayDeadLetter(letter: DeadLetterView): DeadLetterView {
+  let secrets: string[] = []
+  try {
+    const parsed = new URL(letter.url)
+    // Host and path stay visible; only what displayUrl masks is secret here.
+    secrets = urlSecrets(letter.url).filter((part) => part !== parsed.pathname && part !== `${parsed.host}${parsed.pathname}` && !parsed.pathname.split('/').includes(part))
+  } catch {
+    secrets = [letter.url]
+  }
+  return { ...letter, url: displayUrl(letter.url), last_error: letter.last_error === null ? null : maskSecrets(letter.last_error, secrets) }
 }

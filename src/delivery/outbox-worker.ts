@@ -6,6 +6,7 @@ import type { Invoice } from '../settlement/invoice.ts'
 import type { Store, StoreTx } from '../store/store.ts'
 import { appendDeadLetterLines, deadLetterFromEntry } from './dead-letter-file.ts'
 import { decideDelivery, type AttemptResult } from './delivery-decision.ts'
+import { nextOutboxEntry, type OutboxStep } from './next-outbox-entry.ts'
 import type { OutboxEntry } from './outbox-entry.ts'
 import { sendWebhook, type SendWebhookParameters } from './webhook-sender.ts'
 
@@ -18,6 +19,11 @@ export type DeliveryAttempt = {
   outcome: 'delivered' | 'retrying' | 'dead'
   reason: string | null
   durationMs: number
+  /** When the attempt started and when its outcome was decided, on the worker's clock (epoch ms). */
+  startedAt: number
+  finishedAt: number
+  /** For a retry: the backoff decided, from `finishedAt` to when the next attempt falls due; otherwise null. */
+  retryDelayMs: number | null
 }
 
 export type OutboxWorker = {
@@ -55,7 +61,9 @@ const BATCH = 256
  * each attempt, sent under a global `p-limit(webhooks.concurrency)` bound and the merchant's
  * own breaker, then marked delivered, retrying (with full-jitter backoff) or dead (after one
  * JSON line in the DLQ file). A merchant whose breaker is open keeps its entries queued and
- * gets one probe per `breaker.open_ms`; other merchants are not slowed.
+ * gets one probe per `breaker.open_ms`; other merchants are not slowed. An attempt the
+ * breaker refuses is not an attempt: the entry goes back to waiting, uncounted. The next
+ * state of an entry is decided by `nextOutboxEntry`; this closure only orchestrates.
  */
 export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): OutboxWorker {
   const { config, store } = parameters
@@ -107,17 +115,15 @@ export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): Ou
     tx.putInvoice({ ...invoice, delivery: { webhookId: entry.webhookId, status: entry.state, attempts: entry.attempts, lastError: entry.lastError, updatedAt: at } })
   }
 
-  /** The entry as it is recorded just before its attempt: in flight, the attempt counted. */
-  function inFlightEntry(entry: OutboxEntry, startedAt: Date): OutboxEntry {
-    const at = startedAt.toISOString()
-    return { ...entry, state: 'in_flight', attempts: entry.attempts + 1, firstAttemptAt: entry.firstAttemptAt ?? at, lastAttemptAt: at }
-  }
-
-  /** Sends one attempt of an entry already recorded as in flight, then records the outcome. */
-  async function attempt(entry: OutboxEntry, startedAt: Date): Promise<void> {
+  /**
+   * Sends one attempt of an entry recorded as in flight (`entry`), then records what it came
+   * to. `waiting` is the entry as it was before it was marked: what is put back, unchanged
+   * but for when it is due, when the merchant's breaker refuses the attempt.
+   */
+  async function attempt(waiting: OutboxEntry, entry: OutboxEntry, startedAt: Date): Promise<void> {
     const merchant = merchants.get(entry.merchantId)
     const started = performance.now()
-    let result: AttemptResult
+    let result: AttemptResult | 'refused'
     if (merchant === undefined) result = { error: `merchant ${entry.merchantId} is no longer configured` }
     else {
       try {
@@ -129,34 +135,46 @@ export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): Ou
           return answer
         })
       } catch (error) {
-        if (error instanceof BrokenCircuitError) result = { error: 'merchant breaker open' }
+        // The breaker opened between choosing the entry and sending it: nothing was sent.
+        if (error instanceof BrokenCircuitError) result = 'refused'
         else result = (error as { answer?: AttemptResult }).answer ?? { error: 'attempt failed' }
       }
     }
-    const decision = decideDelivery(result, entry.attempts, schedule, now(), random)
-    const doneAt = new Date(now()).toISOString()
-    let next: OutboxEntry
-    if (decision.kind === 'delivered') next = { ...entry, state: 'delivered', lastError: null }
-    else if (decision.kind === 'retry') {
-      next = { ...entry, state: 'retrying', nextAttemptAt: now() + decision.delayMs, lastError: decision.reason }
-      wakeAt(decision.delayMs)
-    }
-    else {
-      next = { ...entry, state: 'dead', lastError: decision.reason }
+    const nowMs = now()
+    const doneAt = new Date(nowMs).toISOString()
+    const step: OutboxStep = result === 'refused' ? { kind: 'refused', probeAt: breakerOf(entry.merchantId).openedAt + config.breaker.open_ms } : decideDelivery(result, entry.attempts, schedule, nowMs, random)
+    const next = nextOutboxEntry(step.kind === 'refused' ? waiting : entry, step, nowMs)
+    if (next.state === 'dead') {
       // The dead letter is durable before the entry leaves the outbox: a crash between the two
       // sends it again and writes a second line with the same webhook id, never none.
       await appendDeadLetterLines(config.dlq.path, [deadLetterFromEntry(next, merchant?.webhook_url ?? '', doneAt)])
     }
+    if (next.state === 'retrying' || step.kind === 'refused') wakeAt(next.nextAttemptAt - nowMs)
     await store.transact((tx) => {
       tx.putOutboxEntry(next)
       invoiceDelivery(tx, next, doneAt)
     })
-    const outcome = next.state === 'delivered' ? 'delivered' : next.state === 'dead' ? 'dead' : 'retrying'
     const fields = { merchant: entry.merchantId, webhook_id: entry.webhookId, invoice_uuid: entry.invoiceUuid, tx_hash: entry.payload.data.tx_hash, block: entry.payload.data.block_number, attempt: entry.attempts, type: entry.payload.type }
+    if (step.kind === 'refused') {
+      logger.debug({ ...fields, attempt: waiting.attempts, probe_in_ms: next.nextAttemptAt - nowMs }, 'webhook held: the merchant breaker opened before it was sent (not counted as an attempt)')
+      return
+    }
+    const outcome = next.state === 'delivered' ? 'delivered' : next.state === 'dead' ? 'dead' : 'retrying'
     if (outcome === 'delivered') logger.info(fields, 'webhook delivered')
     else if (outcome === 'dead') logger.error({ ...fields, reason: next.lastError, dlq: true }, 'webhook dead-lettered')
-    else logger.warn({ ...fields, reason: next.lastError, retry_in_ms: next.nextAttemptAt - now() }, 'webhook attempt failed: will retry')
-    attempts.emit({ merchantId: entry.merchantId, webhookId: entry.webhookId, invoiceUuid: entry.invoiceUuid, attempt: entry.attempts, outcome, reason: next.lastError, durationMs: performance.now() - started })
+    else logger.warn({ ...fields, reason: next.lastError, retry_in_ms: next.nextAttemptAt - nowMs }, 'webhook attempt failed: will retry')
+    attempts.emit({
+      merchantId: entry.merchantId,
+      webhookId: entry.webhookId,
+      invoiceUuid: entry.invoiceUuid,
+      attempt: entry.attempts,
+      outcome,
+      reason: next.lastError,
+      durationMs: performance.now() - started,
+      startedAt: startedAt.getTime(),
+      finishedAt: nowMs,
+      retryDelayMs: step.kind === 'retry' ? step.delayMs : null,
+    })
   }
 
   /** Wakes the loop when a retry falls due, so a retry is not late by up to a poll interval. */
@@ -209,17 +227,17 @@ export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): Ou
     if (chosen.length === 0) return []
     // One transaction marks the whole batch in flight (durably) before any of it is sent.
     const startedAt = new Date(now())
-    const inFlight = chosen.map((entry) => inFlightEntry(entry, startedAt))
+    const inFlight = chosen.map((entry) => nextOutboxEntry(entry, { kind: 'start' }, startedAt.getTime()))
     const marked = store.transact((tx) => {
       for (const entry of inFlight) {
         tx.putOutboxEntry(entry)
         invoiceDelivery(tx, entry, startedAt.toISOString())
       }
     })
-    return inFlight.map((entry) => {
+    return inFlight.map((entry, i) => {
       const task = limit(async () => {
         await marked
-        await attempt(entry, startedAt)
+        await attempt(chosen[i]!, entry, startedAt)
       })
         .catch((error: unknown) => {
           // A store failure is fatal for the daemon; the store itself reports it on the next transaction.

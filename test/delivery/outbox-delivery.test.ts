@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { foldDeadLetters, readDeadLetterLines } from '../../src/delivery/dead-letter-file.ts'
+import type { DeliveryAttempt } from '../../src/delivery/outbox-worker.ts'
 import { runCli } from '../support/cli.ts'
 import { daemonDocument, eventually, merchantAddress, startTestDaemon, writeDaemonConfig, startMerchantWorld, type MerchantWorld } from '../support/daemon-harness.ts'
 import type { ChainFixture } from '../support/reader-harness.ts'
@@ -20,6 +21,16 @@ beforeAll(async () => {
 afterAll(async () => {
   await world.close()
 })
+
+/** `status --json` as the CLI prints it; undefined while a run printed nothing whole (a loaded machine). */
+async function statusJson(configPath: string): Promise<unknown> {
+  const run = await runCli(['status', '--json', '--config', configPath], { timeoutMs: 60_000 })
+  try {
+    return JSON.parse(run.stdout)
+  } catch {
+    return undefined
+  }
+}
 
 /** A daemon with its own store and DLQ; a config file for the CLI beside them. */
 async function daemonFor(overrides: Record<string, unknown> = {}, random?: () => number) {
@@ -46,22 +57,33 @@ describe('webhook delivery when a merchant endpoint fails', () => {
     ['times out', { kind: 'hang' }, 'timed out'],
     ['resets connections', { kind: 'reset' }, 'connection failed'],
   ] as [string, ReceiverBehaviour, string][]) {
-    it(`${label}: retries with growing delays, dead-letters, and after recovery dlq replay --all delivers it with the same webhook-id; the other merchant is unaffected`, async () => {
+    it(`${label}: retries with growing delays, dead-letters, and after recovery dlq replay --all delivers it with the same webhook-id; the other merchant is unaffected`, { timeout: 240_000 }, async () => {
       receiver.setBehaviour('/acme', failure)
       receiver.setBehaviour('/globex', { kind: 'ok' })
-      // Jitter pinned to its ceiling so the schedule is visible: 50, 100, 200 ms between 4 attempts.
-      const d = await daemonFor({}, () => 0.999)
+      // Jitter pinned to its ceiling so the schedule is visible: 49, 99, 199 ms between 4 attempts.
+      // A merchant's answer (and a replay's) may take long on a loaded machine: only the hang
+      // case needs a short timeout, and even it is far above a healthy answer's time.
+      const d = await daemonFor({ webhooks: { max_attempts: 4, initial_delay_ms: 50, max_delay_ms: 400, timeout_ms: failure.kind === 'hang' ? 2_000 : 10_000, concurrency: 8, drain_timeout_ms: 2_000 } }, () => 0.999)
+      const recorded: DeliveryAttempt[] = []
+      d.daemon.outbox.onAttempt((a) => recorded.push(a))
       try {
         const acmeUuid = await invoiceAndPay(d, 'acme', 4_000_000n + BigInt(round))
         const globexUuid = await invoiceAndPay(d, 'globex', 5_000_000n + BigInt(round))
-        await eventually(async () => foldDeadLetters(await readDeadLetterLines(d.dlqPath)).length === 1, 20_000, 'a dead letter')
+        await eventually(async () => foldDeadLetters(await readDeadLetterLines(d.dlqPath)).length === 1, 60_000, 'a dead letter')
 
         const attempts = receiver.received.filter((r) => r.path === '/acme' && r.payload.data.invoice_uuid === acmeUuid)
         expect(attempts).toHaveLength(4)
         expect(new Set(attempts.map((a) => a.webhookId)).size).toBe(1)
         expect(attempts.every((a) => a.verified)).toBe(true)
-        const gaps = attempts.slice(1).map((a, i) => a.at - attempts[i]!.at)
-        for (let i = 1; i < gaps.length; i++) expect(gaps[i]!).toBeGreaterThan(gaps[i - 1]!)
+        // The schedule as the worker decided and kept it, on its own clock (never wall-clock gaps):
+        // growing backoff, and no attempt before its retry fell due.
+        // The dead letter is written before the death is recorded and reported: wait for the report.
+        const scheduleOf = () => recorded.filter((a) => a.webhookId === attempts[0]!.webhookId)
+        await eventually(() => scheduleOf().length === 4, 20_000, 'the fourth attempt reported')
+        const schedule = scheduleOf()
+        expect(schedule.map((a) => [a.attempt, a.outcome])).toEqual([[1, 'retrying'], [2, 'retrying'], [3, 'retrying'], [4, 'dead']])
+        expect(schedule.map((a) => a.retryDelayMs)).toEqual([49, 99, 199, null])
+        for (let i = 1; i < schedule.length; i++) expect(schedule[i]!.startedAt).toBeGreaterThanOrEqual(schedule[i - 1]!.finishedAt + schedule[i - 1]!.retryDelayMs!)
 
         const [letter] = foldDeadLetters(await readDeadLetterLines(d.dlqPath))
         expect(letter).toMatchObject({ webhook_id: attempts[0]!.webhookId, merchant_id: 'acme', type: 'invoice.settled', attempts: 4, replayed_at: null })
@@ -69,24 +91,28 @@ describe('webhook delivery when a merchant endpoint fails', () => {
         expect(letter!.url).toBe(`${receiver.url}/acme`)
         // The dead letter is made durable first, then the store records the death: wait for the second.
         const acmeInvoice = async () => (await d.api('acme').get(`invoices/${acmeUuid}`)).body as unknown as { status: string; delivery: { status: string } }
-        await eventually(async () => (await acmeInvoice()).delivery.status === 'dead', 5_000, 'death recorded')
+        await eventually(async () => (await acmeInvoice()).delivery.status === 'dead', 20_000, 'death recorded')
         expect(await acmeInvoice()).toMatchObject({ status: 'settled', delivery: { status: 'dead' } })
 
         // globex was delivered once, on its first attempt, while acme was failing.
         const globex = receiver.received.filter((r) => r.payload.data.invoice_uuid === globexUuid)
         expect(globex).toHaveLength(1)
-        expect(globex[0]!.at).toBeLessThan(attempts.at(-1)!.at)
+        await eventually(() => recorded.some((a) => a.webhookId === globex[0]!.webhookId), 20_000, 'globex delivery reported')
+        expect(recorded.filter((a) => a.webhookId === globex[0]!.webhookId).map((a) => [a.attempt, a.outcome])).toEqual([[1, 'delivered']])
 
         // status reads the store files; the death is there once its journal write is durable.
-        await eventually(async () => JSON.parse((await runCli(['status', '--json', '--config', d.configPath])).stdout).deliveries.dead === 1, 10_000, 'status shows the death')
-        const status = await runCli(['status', '--json', '--config', d.configPath])
-        expect(JSON.parse(status.stdout)).toMatchObject({ dlq: { size: 1, not_replayed: 1 }, deliveries: { dead: 1 } })
+        let status: unknown
+        await eventually(async () => {
+          status = await statusJson(d.configPath)
+          return (status as { deliveries?: { dead?: number } } | undefined)?.deliveries?.dead === 1
+        }, 60_000, 'status shows the death')
+        expect(status).toMatchObject({ dlq: { size: 1, not_replayed: 1 }, deliveries: { dead: 1 } })
 
         receiver.setBehaviour('/acme', { kind: 'ok' })
-        const dry = await runCli(['dlq', 'replay', '--all', '--dry-run', '--config', d.configPath])
+        const dry = await runCli(['dlq', 'replay', '--all', '--dry-run', '--config', d.configPath], { timeoutMs: 60_000 })
         expect(dry.stdout).toContain(`would replay ${letter!.webhook_id}`)
         expect(receiver.received.filter((r) => r.webhookId === letter!.webhook_id)).toHaveLength(4)
-        const replay = await runCli(['dlq', 'replay', '--all', '--config', d.configPath])
+        const replay = await runCli(['dlq', 'replay', '--all', '--config', d.configPath], { timeoutMs: 60_000 })
         expect(replay.stdout).toContain(`replayed ${letter!.webhook_id}: HTTP 200`)
         expect(replay.code).toBe(0)
         const replayed = receiver.delivered('/acme').filter((r) => r.webhookId === letter!.webhook_id)
@@ -95,14 +121,14 @@ describe('webhook delivery when a merchant endpoint fails', () => {
         expect(replayed[0]!.payload).toEqual(attempts[0]!.payload)
 
         // The running daemon picks the replay up from the file: the invoice now reads delivered.
-        await eventually(async () => (await acmeInvoice()).delivery.status === 'delivered', 10_000, 'replay recorded')
+        await eventually(async () => (await acmeInvoice()).delivery.status === 'delivered', 30_000, 'replay recorded')
         const lines = (await readFile(d.dlqPath, 'utf8')).trim().split('\n')
         expect(lines.map((line) => JSON.parse(line).kind)).toEqual(['dead_letter', 'replayed'])
-        const list = JSON.parse((await runCli(['dlq', 'list', '--json', '--config', d.configPath])).stdout)
+        const list = JSON.parse((await runCli(['dlq', 'list', '--json', '--config', d.configPath], { timeoutMs: 60_000 })).stdout)
         expect(list).toHaveLength(1)
         expect(list[0].replayed_at).not.toBeNull()
         // Replaying again sends nothing: it was replayed.
-        const again = await runCli(['dlq', 'replay', '--id', letter!.webhook_id, '--config', d.configPath])
+        const again = await runCli(['dlq', 'replay', '--id', letter!.webhook_id, '--config', d.configPath], { timeoutMs: 60_000 })
         expect(again.stdout).toContain('already replayed')
         expect(receiver.received.filter((r) => r.webhookId === letter!.webhook_id)).toHaveLength(5)
       } finally {
@@ -113,10 +139,10 @@ describe('webhook delivery when a merchant endpoint fails', () => {
 
   it('410 Gone dead-letters at once, without retrying', async () => {
     receiver.setBehaviour('/acme', { kind: 'status', status: 410 })
-    const d = await daemonFor()
+    const d = await daemonFor({ webhooks: { max_attempts: 4, initial_delay_ms: 50, max_delay_ms: 400, timeout_ms: 10_000, concurrency: 8, drain_timeout_ms: 2_000 } })
     try {
       const uuid = await invoiceAndPay(d, 'acme', 6_000_000n)
-      await eventually(async () => foldDeadLetters(await readDeadLetterLines(d.dlqPath)).length === 1, 10_000, 'a dead letter')
+      await eventually(async () => foldDeadLetters(await readDeadLetterLines(d.dlqPath)).length === 1, 30_000, 'a dead letter')
       expect(receiver.received.filter((r) => r.payload.data.invoice_uuid === uuid)).toHaveLength(1)
       expect(foldDeadLetters(await readDeadLetterLines(d.dlqPath))[0]).toMatchObject({ attempts: 1 })
     } finally {
@@ -125,36 +151,48 @@ describe('webhook delivery when a merchant endpoint fails', () => {
     }
   })
 
-  it('opens the failing merchant\'s breaker: its events queue, one probe per open_ms, and the other merchant is not slowed', async () => {
+  it('opens the failing merchant\'s breaker: its events queue, one probe per open_ms, and the other merchant is not slowed', { timeout: 240_000 }, async () => {
     receiver.setBehaviour('/acme', { kind: 'status', status: 500 })
     receiver.setBehaviour('/globex', { kind: 'ok' })
     const openMs = 800
-    const d = await daemonFor({ breaker: { failure_threshold: 5, success_threshold: 2, open_ms: openMs }, webhooks: { max_attempts: 50, initial_delay_ms: 10, max_delay_ms: 20, timeout_ms: 500, concurrency: 8 } })
+    const threshold = 5
+    const d = await daemonFor({ breaker: { failure_threshold: threshold, success_threshold: 2, open_ms: openMs }, webhooks: { max_attempts: 50, initial_delay_ms: 10, max_delay_ms: 20, timeout_ms: 10_000, concurrency: 8 } })
+    const recorded: DeliveryAttempt[] = []
+    d.daemon.outbox.onAttempt((a) => recorded.push(a))
     try {
-      const since = receiver.received.length
       const acme = [] as string[]
       for (let i = 0; i < 4; i++) acme.push(await invoiceAndPay(d, 'acme', 7_000_000n + BigInt(i)))
-      const started = Date.now()
-      await new Promise((resolve) => setTimeout(resolve, openMs * 3))
-      const globex = await invoiceAndPay(d, 'globex', 8_000_000n)
-      const paidAt = Date.now()
-      await eventually(() => receiver.delivered('/globex').some((r) => r.payload.data.invoice_uuid === globex), 5_000, 'globex delivered')
-      expect(Date.now() - paidAt).toBeLessThan(openMs)
+      const acmeAttempts = () => recorded.filter((a) => a.merchantId === 'acme')
+      // The breaker opened when the worker had decided `threshold` failures; attempts started
+      // after that are probes. Times are the worker's own, as it decided them.
+      const probes = () => {
+        const openedBy = acmeAttempts().map((a) => a.finishedAt).sort((a, b) => a - b)[threshold - 1]
+        return openedBy === undefined ? [] : acmeAttempts().filter((a) => a.startedAt > openedBy).sort((a, b) => a.startedAt - b.startedAt)
+      }
+      await eventually(() => probes().length >= 2, 60_000, 'two probes after the breaker opened')
 
-      const acmeRequests = receiver.received.slice(since).filter((r) => r.path === '/acme')
+      const globex = await invoiceAndPay(d, 'globex', 8_000_000n)
+      await eventually(() => receiver.delivered('/globex').some((r) => r.payload.data.invoice_uuid === globex), 30_000, 'globex delivered')
+      // globex is delivered at its first attempt while acme's breaker is open and its events wait.
+      const globexId = receiver.delivered('/globex').find((r) => r.payload.data.invoice_uuid === globex)!.webhookId
+      await eventually(() => recorded.some((a) => a.webhookId === globexId), 20_000, 'globex delivery reported')
+      expect(recorded.filter((a) => a.webhookId === globexId).map((a) => [a.attempt, a.outcome])).toEqual([[1, 'delivered']])
+      expect(acme.some((uuid) => receiver.delivered('/acme').some((r) => r.payload.data.invoice_uuid === uuid))).toBe(false)
+
       // Five failures open it (attempts already in flight then still land just after); after
-      // that, requests are single probes at least open_ms apart.
-      expect(acmeRequests.length).toBeGreaterThanOrEqual(5)
-      const opened = acmeRequests[4]!.at
-      const afterOpen = acmeRequests.filter((r) => r.at > opened + 100)
-      expect(afterOpen.length).toBeGreaterThanOrEqual(1)
-      expect(afterOpen.length).toBeLessThanOrEqual(Math.ceil((Date.now() - started) / openMs) + 1)
-      for (let i = 1; i < afterOpen.length; i++) expect(afterOpen[i]!.at - afterOpen[i - 1]!.at).toBeGreaterThanOrEqual(openMs - 50)
-      expect(d.daemon.outbox.breakerStates().acme).toBe('open')
+      // that, attempts are single probes at least open_ms apart on the worker's clock.
+      const seen = probes()
+      expect(seen.length).toBeGreaterThanOrEqual(2)
+      for (let i = 1; i < seen.length; i++) {
+        expect(seen[i]!.startedAt - seen[i - 1]!.startedAt).toBeGreaterThanOrEqual(openMs)
+        expect(seen[i]!.startedAt).toBeGreaterThanOrEqual(seen[i - 1]!.finishedAt)
+      }
+      // Open, or half-open while a probe is out: never closed while the endpoint fails.
+      expect(d.daemon.outbox.breakerStates().acme).not.toBe('closed')
 
       // The endpoint recovers: the next probe succeeds and the queue drains.
       receiver.setBehaviour('/acme', { kind: 'ok' })
-      await eventually(() => acme.every((uuid) => receiver.delivered('/acme').some((r) => r.payload.data.invoice_uuid === uuid)), 10_000, 'acme queue drained')
+      await eventually(() => acme.every((uuid) => receiver.delivered('/acme').some((r) => r.payload.data.invoice_uuid === uuid)), 60_000, 'acme queue drained')
     } finally {
       await d.stop()
       receiver.setBehaviour('/acme', { kind: 'ok' })

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { parseConfig } from '../../src/config/load.ts'
 import { queuedOutboxEntry, type OutboxEntry } from '../../src/delivery/outbox-entry.ts'
+import { foldDeadLetters, readDeadLetterLines } from '../../src/delivery/dead-letter-file.ts'
 import { createOutboxWorker } from '../../src/delivery/outbox-worker.ts'
 import { webhookId } from '../../src/delivery/webhook-id.ts'
 import { silentLogger } from '../../src/ops/logger.ts'
@@ -27,6 +28,20 @@ afterAll(async () => {
   await receiver.close()
   await rm(dir, { recursive: true, force: true })
 })
+
+function unmatchedEntries(count: number, prefix: string): OutboxEntry[] {
+  const at = new Date().toISOString()
+  return Array.from({ length: count }, (_, i) =>
+    queuedOutboxEntry({
+      webhookId: webhookId('unmatched', `${prefix}-${i}`),
+      merchantId: 'acme',
+      invoiceUuid: null,
+      type: 'payment.unmatched',
+      at,
+      data: { invoice_uuid: null, merchant_id: 'acme', chain_id: 1, token: '0x2222222222222222222222222222222222222222', from: '0x3333333333333333333333333333333333333333', to: '0x1111111111111111111111111111111111111111', amount: String(i + 1), tx_hash: `0x${(i + 1).toString(16).padStart(64, '0')}`, block_number: 1, block_hash: `0x${'0'.repeat(64)}`, log_index: i, confirmations: 1, providers: ['primary'], detected_at: at, settled_at: null },
+    }),
+  )
+}
 
 it('delivers a large queue exactly once per event when nothing fails, never more than the concurrency at once', async () => {
   const config = parseConfig({
@@ -73,4 +88,52 @@ it('delivers a large queue exactly once per event when nothing fails, never more
   expect(new Set(ids).size).toBe(EVENTS)
   expect(peak).toBeLessThanOrEqual(300)
   expect(store.read((r) => r.counts()).outbox).toMatchObject({ queued: 0, in_flight: 0, retrying: 0, delivered: EVENTS })
+})
+
+it('an attempt the merchant breaker refuses is not counted: each dead letter says as many attempts as requests the endpoint got', async () => {
+  const endpoint = await startWebhookReceiver({ '/acme': secretOf('acme') })
+  const refusedStore = await openLowdbStore({ path: join(dir, 'refused.json') })
+  const dlqPath = join(dir, 'refused-dlq.jsonl')
+  const config = parseConfig({
+    chain: { id: 1 },
+    providers: [{ name: 'primary', url: 'http://127.0.0.1:9/' }],
+    quorum: 1,
+    storage: { path: join(dir, 'refused.json') },
+    dlq: { path: dlqPath },
+    breaker: { failure_threshold: 1, success_threshold: 1, open_ms: 50 },
+    webhooks: { concurrency: 8, max_attempts: 2, initial_delay_ms: 1, max_delay_ms: 2, timeout_ms: 5_000 },
+    merchants: [{ id: 'acme', webhook_url: `${endpoint.url}/acme`, webhook_secret: secretOf('acme'), api_key: apiKeyOf('acme'), receive_addresses: ['0x1111111111111111111111111111111111111111'], tokens: ['0x2222222222222222222222222222222222222222'] }],
+  })
+  // The worker's clock, injected: the second event falls due when the test says so.
+  let offsetMs = 0
+  const now = () => Date.now() + offsetMs
+  const [first, second] = unmatchedEntries(2, 'refused') as [OutboxEntry, OutboxEntry]
+  const laterMs = 60_000
+  await refusedStore.transact((tx) => {
+    tx.putOutboxEntry(first)
+    tx.putOutboxEntry({ ...second, nextAttemptAt: now() + laterMs })
+  })
+  endpoint.setBehaviour('/acme', { kind: 'held', status: 500 })
+  const worker = createOutboxWorker({ config, store: refusedStore, logger: silentLogger(), now })
+  void worker.start()
+  try {
+    await eventually(() => endpoint.received.length === 1, 10_000, 'the first event sent, its answer held')
+    // The second event falls due and the worker chooses it (the breaker is still closed) in the
+    // same turn as the first one's 500 is answered: the breaker opens while the second is
+    // being marked in flight, and refuses it.
+    offsetMs = laterMs
+    endpoint.setBehaviour('/acme', { kind: 'status', status: 500 })
+    endpoint.release()
+    worker.wake()
+    await eventually(async () => foldDeadLetters(await readDeadLetterLines(dlqPath)).length === 2, 20_000, 'both dead-lettered')
+  } finally {
+    await worker.stop()
+    await refusedStore.close()
+    await endpoint.close()
+  }
+  const letters = foldDeadLetters(await readDeadLetterLines(dlqPath))
+  const received = (id: string) => endpoint.received.filter((r) => r.webhookId === id).length
+  expect(letters.map((l) => ({ id: l.webhook_id, attempts: l.attempts }))).toEqual(letters.map((l) => ({ id: l.webhook_id, attempts: received(l.webhook_id) })))
+  // The retry budget went on requests only: each got its 2.
+  expect(letters.map((l) => l.attempts)).toEqual([2, 2])
 })

@@ -6,9 +6,13 @@ import { readBody } from './read-body.ts'
 /** How the receiver answers on one path. */
 export type ReceiverBehaviour =
   | { kind: 'ok'; status?: number; delayMs?: number }
+  /** Answers this status with a body of `bodyBytes` generated on the fly, as long as the client keeps reading. */
+  | { kind: 'huge-body'; status: number; bodyBytes: number; retryAfter?: string }
   | { kind: 'status'; status: number; retryAfter?: string }
   /** Never answers (the sender's timeout fires). */
   | { kind: 'hang' }
+  /** Holds each request until `release()` answers it with `status`: the test decides when the answer arrives. */
+  | { kind: 'held'; status: number }
   /** Resets the connection. */
   | { kind: 'reset' }
   /** 410 Gone the first time a webhook-id arrives, 200 after: dead-letters at once, replays succeed. */
@@ -25,6 +29,10 @@ export type ReceivedWebhook = {
   payload: { type: string; timestamp: string; data: Record<string, unknown> }
   status: number | 'hang' | 'reset'
   at: number
+  /** For `huge-body`: the body bytes the socket accepted before the client closed it or the body ended. */
+  bodyBytesSent?: number
+  /** For `huge-body`: settles when the answer ended or the client closed the connection. */
+  answered?: Promise<void>
 }
 
 export type WebhookReceiver = {
@@ -34,7 +42,37 @@ export type WebhookReceiver = {
   /** Requests answered 2xx, i.e. deliveries. */
   delivered(path?: string): ReceivedWebhook[]
   setBehaviour(path: string, behaviour: ReceiverBehaviour): void
+  /** Answers every request held by a `held` behaviour, now (synchronously); returns how many. */
+  release(): number
   close(): Promise<void>
+}
+
+const FILLER = Buffer.alloc(64 * 1024, 'x')
+
+/**
+ * Writes `bodyBytes` of filler, chunk by chunk, waiting for the socket to take each one, so the
+ * body is never held in memory and stops as soon as the client closes the connection.
+ */
+async function streamBody(res: import('node:http').ServerResponse, behaviour: { status: number; bodyBytes: number; retryAfter?: string }, record: ReceivedWebhook): Promise<void> {
+  res.writeHead(behaviour.status, { 'content-type': 'application/octet-stream', ...(behaviour.retryAfter ? { 'retry-after': behaviour.retryAfter } : {}) })
+  record.bodyBytesSent = 0
+  let closed = false
+  res.on('close', () => (closed = true))
+  while (!closed && record.bodyBytesSent < behaviour.bodyBytes) {
+    const chunk = FILLER.subarray(0, Math.min(FILLER.length, behaviour.bodyBytes - record.bodyBytesSent))
+    const flushed = res.write(chunk)
+    record.bodyBytesSent += chunk.length
+    if (!flushed) await new Promise<void>((resolve) => {
+      const done = () => {
+        res.off('drain', done)
+        res.off('close', done)
+        resolve()
+      }
+      res.on('drain', done)
+      res.on('close', done)
+    })
+  }
+  if (!closed) await new Promise<void>((resolve) => res.end(resolve))
 }
 
 /**
@@ -45,6 +83,7 @@ export async function startWebhookReceiver(secrets: Record<string, string>): Pro
   const received: ReceivedWebhook[] = []
   const behaviours = new Map<string, ReceiverBehaviour>()
   const sockets = new Set<Socket>()
+  const held: (() => void)[] = []
   const server = createServer(async (req, res) => {
     const body = await readBody(req)
     const path = new URL(req.url ?? '/', 'http://x').pathname
@@ -89,9 +128,21 @@ export async function startWebhookReceiver(secrets: Record<string, string>): Pro
       return void req.socket.destroy()
     }
     if (behaviour.kind === 'ok' && behaviour.delayMs) await new Promise((resolve) => setTimeout(resolve, behaviour.delayMs))
+    if (behaviour.kind === 'held') {
+      return void held.push(() => {
+        if (res.destroyed) return
+        record.status = behaviour.status
+        res.writeHead(behaviour.status)
+        res.end('{"ok":false}')
+      })
+    }
     if (res.destroyed) return
     const status = !verified && behaviour.kind === 'ok' ? 401 : (answer as number)
     record.status = status
+    if (behaviour.kind === 'huge-body') {
+      record.answered = streamBody(res, behaviour, record)
+      return
+    }
     res.writeHead(status, behaviour.kind === 'status' && behaviour.retryAfter ? { 'retry-after': behaviour.retryAfter } : {})
     res.end(status < 300 ? '{"ok":true}' : '{"ok":false}')
   })
@@ -106,6 +157,11 @@ export async function startWebhookReceiver(secrets: Record<string, string>): Pro
     received,
     delivered: (path) => received.filter((r) => typeof r.status === 'number' && r.status < 300 && (path === undefined || r.path === path)),
     setBehaviour: (path, behaviour) => void behaviours.set(path, behaviour),
+    release() {
+      const answers = held.splice(0)
+      for (const answer of answers) answer()
+      return answers.length
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy()

@@ -1,5 +1,5 @@
 import { loadConfig } from '../../config/load.ts'
-import { foldDeadLetters, readDeadLetterLines } from '../../delivery/dead-letter-file.ts'
+import { displayDeadLetter, foldDeadLetters, readDeadLetterLines } from '../../delivery/dead-letter-file.ts'
 import { replayDeadLetters } from '../../delivery/dlq-replay.ts'
 import { EXIT, type ExitCode } from '../exit-codes.ts'
 import { UsageError } from '../usage-error.ts'
@@ -18,7 +18,7 @@ export async function dlq(subcommand: string | undefined, options: { config?: st
   if (subcommand !== 'list' && subcommand !== 'replay') throw new UsageError('dlq needs a subcommand: list or replay')
   const { config } = loadConfig({ path: options.config })
   if (subcommand === 'list') {
-    const letters = foldDeadLetters(await readDeadLetterLines(config.dlq.path))
+    const letters = foldDeadLetters(await readDeadLetterLines(config.dlq.path)).map(displayDeadLetter)
     if (options.json) out.write(`${JSON.stringify(letters, null, 2)}\n`)
     else if (letters.length === 0) out.write('no dead letters\n')
     else {
