@@ -185,7 +185,7 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
   function logFailure(provider: string, error: unknown) {
     const circuitOpen = error instanceof ProviderError && error.kind === 'circuit_open'
     // A provider whose breaker is open fails every call by design; its transitions are logged instead.
-    if (!circuitOpen) logger.warn({ provider, err: error instanceof Error ? { code: (error as ProviderError).code, message: error.message } : String(error) }, 'provider call failed')
+    if (!circuitOpen) logger.warn({ provider, err: error }, 'provider call failed')
   }
 
   async function observeRange(provider: RpcProvider, range: BlockRange | undefined, verify: number | undefined): Promise<RangeObservation> {

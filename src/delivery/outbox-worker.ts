@@ -241,7 +241,7 @@ export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): Ou
       })
         .catch((error: unknown) => {
           // A store failure is fatal for the daemon; the store itself reports it on the next transaction.
-          logger.error({ merchant: entry.merchantId, webhook_id: entry.webhookId, err: { message: (error as Error).message } }, 'delivery bookkeeping failed')
+          logger.error({ merchant: entry.merchantId, webhook_id: entry.webhookId, err: error }, 'delivery bookkeeping failed')
         })
         .finally(() => {
           sending.delete(entry.webhookId)

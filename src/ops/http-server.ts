@@ -94,7 +94,7 @@ export async function startHttpServer(parameters: StartHttpServerParameters): Pr
     } catch (error) {
       if (error instanceof ApiError) response = { status: error.status, body: { error: { code: error.code, message: error.message, path: error.path } } }
       else {
-        logger.error({ err: { message: (error as Error)?.message }, route: url.pathname }, 'request failed')
+        logger.error({ err: error, route: url.pathname }, 'request failed')
         response = { status: 500, body: { error: { code: 'internal', message: 'internal error: see the daemon log', path: null } } }
       }
     }
