@@ -145,6 +145,6 @@ describe('lowdb store', () => {
     await writeFile(`${path}.journal`, [lines[0], 'garbage', ...lines.slice(1)].join('\n') + '\n')
     await writeFile(`${path}.lock`, JSON.stringify({ pid: 999_999_999 }))
     await expect(openLowdbStore({ path })).rejects.toThrow(StoreCorruptError)
-    await expect(openLowdbStore({ path })).rejects.toThrow(/journal line at byte \d+ is not JSON/)
+    await expect(openLowdbStore({ path })).rejects.toThrow(/journal line at byte \d+ fails its checksum/)
   })
 })
