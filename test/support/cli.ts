@@ -5,13 +5,27 @@ export const CLI = fileURLToPath(new URL('../../bin/settleproof.js', import.meta
 
 export type CliResult = { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 
-export type CliOptions = { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number }
+export type CliOptions = {
+  env?: Record<string, string | undefined>
+  cwd?: string
+  timeoutMs?: number
+  /**
+   * Runs the CLI under `ulimit -f` (bytes, rounded up to the shell's 512-byte blocks): a real
+   * full disk for every file it writes. Past the limit the kernel writes what fits (a short
+   * write), then refuses with EFBIG; Node ignores SIGXFSZ, so the process sees the errors.
+   */
+  fileSizeLimitBytes?: number
+}
 
 /** The real CLI as a child process, on this Node (the project's Node 24). */
 export function startCli(args: readonly string[], options: CliOptions = {}): ChildProcessWithoutNullStreams & { output: CliResult; exited: Promise<CliResult> } {
   const env = { ...process.env, ...options.env }
   for (const [key, value] of Object.entries(env)) if (value === undefined) delete env[key]
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, env }) as ChildProcessWithoutNullStreams & { output: CliResult; exited: Promise<CliResult> }
+  const command: [string, string[]] =
+    options.fileSizeLimitBytes === undefined
+      ? [process.execPath, [CLI, ...args]]
+      : ['/bin/sh', ['-c', 'ulimit -f "$0" && exec "$@"', String(Math.ceil(options.fileSizeLimitBytes / 512)), process.execPath, CLI, ...args]]
+  const child = spawn(command[0], command[1], { cwd: options.cwd, env }) as ChildProcessWithoutNullStreams & { output: CliResult; exited: Promise<CliResult> }
   const output: CliResult = { code: null, signal: null, stdout: '', stderr: '' }
   child.stdout.on('data', (chunk: Buffer) => (output.stdout += chunk.toString('utf8')))
   child.stderr.on('data', (chunk: Buffer) => (output.stderr += chunk.toString('utf8')))
