@@ -37,16 +37,26 @@ let failedCode: string | null = null
 void (store.failed as Promise<never> | undefined)?.catch((error: { code?: string }) => (failedCode = error.code ?? 'error'))
 const acknowledged: string[] = []
 const refused: string[] = []
+const seenBeforeDurable: string[] = []
 // Bounded: the file size limit is reached long before.
 for (let next = 0; next < 20_000 && refused.length === 0; next += GROUP) {
   const group = Array.from({ length: GROUP }, (_, k) => invoice(next + k))
-  const results = await Promise.allSettled(group.map((inv) => store.transact((tx) => tx.putInvoice(inv))))
+  const commits = group.map((inv) => store.transact((tx) => tx.putInvoice(inv)))
+  // Reads that answer a client, made while the group is in memory but not yet on disk. The last
+  // of the group is refused whenever any of it is (no write follows a failed one).
+  const last = group.at(-1)!.uuid
+  const peeks = [store.transact((tx) => tx.getInvoice(last)?.uuid), store.findInvoice(last).then((i) => i?.uuid)]
+  const results = await Promise.allSettled(commits)
   for (const [k, result] of results.entries()) (result.status === 'fulfilled' ? acknowledged : refused).push(group[k]!.uuid)
+  for (const peek of await Promise.allSettled(peeks)) if (peek.status === 'fulfilled' && peek.value === last) seenBeforeDurable.push(last)
 }
+/** Invoices a read returned although their commit then failed: must stay empty. */
+const servedButLost = seenBeforeDurable.filter((uuid) => refused.includes(uuid))
 const lost = refused[0]!
 const report = {
   acknowledged,
   refused,
+  servedButLost,
   read: await outcome(() => store.read((r) => r.getInvoice(lost)?.uuid)),
   has: await outcome(() => store.hasInvoice(lost)),
   find: await outcome(() => store.findInvoice(lost).then((i) => i?.uuid)),
