@@ -146,7 +146,8 @@ export async function startDaemon(parameters: StartDaemonParameters): Promise<Da
         await server.close()
         await store.close()
       })())
-    const done = Promise.all([readerDone, outboxDone]).then(() => undefined)
+    // A storage failure ends the daemon at once, even when no loop would touch the store again soon.
+    const done = Promise.race([Promise.all([readerDone, outboxDone]).then(() => undefined), store.failed])
     return { config, store, providers, reader, settlement, outbox, server, metrics, done, stop }
   } catch (error) {
     for (const step of cleanup) await step().catch(() => undefined)

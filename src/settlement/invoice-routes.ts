@@ -43,7 +43,7 @@ export function invoiceRoutes(parameters: InvoiceRoutesParameters): Route[] {
     if (!parsed.ok) throw new ApiError(400, 'invalid_request', `${parsed.path || 'body'} ${parsed.message}`, parsed.path)
     const { request: invoiceRequest, fingerprint } = parsed
 
-    const existing = store.read((r) => r.getInvoice(invoiceRequest.uuid)) ?? (await store.findInvoice(invoiceRequest.uuid))
+    const existing = await store.findInvoice(invoiceRequest.uuid)
     if (existing !== undefined) return replay(existing, merchant, fingerprint)
 
     if (!merchant.tokens.includes(invoiceRequest.token)) throw new ApiError(422, 'token_not_accepted', 'token is not one of this merchant\'s tokens', 'token')
@@ -90,7 +90,7 @@ export function invoiceRoutes(parameters: InvoiceRoutesParameters): Route[] {
   async function get(request: HttpRequest) {
     const merchant = authenticate(request)
     const uuid = (request.params.uuid ?? '').toLowerCase()
-    const invoice = store.read((r) => r.getInvoice(uuid)) ?? (await store.findInvoice(uuid))
+    const invoice = await store.findInvoice(uuid)
     // Another merchant's invoice is reported as absent, not forbidden: its existence is not ours to tell.
     if (invoice === undefined || invoice.merchantId !== merchant.id) throw new ApiError(404, 'not_found', 'no invoice with this uuid', 'uuid')
     return { status: 200, body: invoiceResource(invoice, now()) }

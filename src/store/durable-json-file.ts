@@ -14,12 +14,12 @@ export class DurableJsonFile<T> implements Adapter<T> {
   lastWriteBytes = 0
   /** Size of the document read at open, in bytes. */
   lastReadBytes = 0
-  readonly #validate: (value: unknown) => string | undefined
+  readonly #parse: (value: unknown) => { document: T } | { problem: string }
 
-  /** `validate` returns why a parsed document is not a store, or undefined when it is. */
-  constructor(path: string, validate: (value: unknown) => string | undefined) {
+  /** `parse` checks a parsed document and returns it, or why it is not a store. */
+  constructor(path: string, parse: (value: unknown) => { document: T } | { problem: string }) {
     this.path = path
-    this.#validate = validate
+    this.#parse = parse
   }
 
   async read(): Promise<T | null> {
@@ -37,9 +37,9 @@ export class DurableJsonFile<T> implements Adapter<T> {
     } catch {
       throw new StoreCorruptError(this.path, text.length === 0 ? 'the file is empty' : 'not valid JSON')
     }
-    const problem = this.#validate(value)
-    if (problem !== undefined) throw new StoreCorruptError(this.path, problem)
-    return value as T
+    const parsed = this.#parse(value)
+    if ('problem' in parsed) throw new StoreCorruptError(this.path, parsed.problem)
+    return parsed.document
   }
 
   async write(data: T): Promise<void> {

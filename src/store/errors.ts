@@ -52,10 +52,24 @@ export class StoreLocationError extends SettleProofError {
   }
 }
 
-/** A write did not reach the disk. Fatal: the process exits and the supervisor restarts it. */
+/**
+ * A write did not reach the disk, or could not be trusted to. Fatal: the store refuses every
+ * read and transaction from then on, and the process exits for the supervisor to restart it.
+ */
 export class StoreWriteError extends SettleProofError {
   constructor(path: string, cause: unknown) {
-    super('STORE_WRITE_FAILED', `store ${path} could not be written (${(cause as NodeJS.ErrnoException)?.code ?? 'error'}): check disk space and permissions; the last committed state is intact`, { cause })
+    const reason =
+      cause instanceof SettleProofError
+        ? `: ${cause.message}`
+        : ` (${(cause as NodeJS.ErrnoException)?.code ?? 'error'}): check disk space and permissions; the last committed state is intact`
+    super('STORE_WRITE_FAILED', `store ${path} could not be written${reason}`, { cause })
+  }
+}
+
+/** The journal file the store has open is no longer the one at its path (deleted, or replaced by a copy). */
+export class StoreJournalReplacedError extends SettleProofError {
+  constructor(path: string) {
+    super('STORE_JOURNAL_REPLACED', `its journal ${path} was deleted or replaced while the store was open: nothing more is written into a file nobody would read`)
   }
 }
 

@@ -1,6 +1,7 @@
 import { open, readFile } from 'node:fs/promises'
 import type { Invoice } from '../settlement/invoice.ts'
 import { StoreCorruptError } from './errors.ts'
+import { writeFully } from './write-fully.ts'
 
 /**
  * Settled invoices that left the hot store: one JSON line each, appended and fsynced, indexed
@@ -71,8 +72,14 @@ export class InvoiceArchive {
     const file = await open(this.path, 'a', 0o600)
     try {
       await file.truncate(this.#size) // drops a torn line a crash left, so offsets stay exact
-      await file.write(Buffer.concat(lines), 0, undefined, this.#size)
-      await file.sync()
+      try {
+        await writeFully(file, Buffer.concat(lines), this.#size)
+        await file.sync()
+      } catch (error) {
+        // Best effort: leave no part of lines the caller will not count as archived.
+        await file.truncate(this.#size).catch(() => undefined)
+        throw error
+      }
     } finally {
       await file.close()
     }

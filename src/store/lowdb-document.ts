@@ -1,6 +1,7 @@
 import type { ChainState } from '../chain/chain-state.ts'
 import { OUTBOX_STATES, type OutboxEntry, type OutboxState } from '../delivery/outbox-entry.ts'
 import { invoiceStatus, type Invoice } from '../settlement/invoice.ts'
+import { documentBodySchema, formatPath } from './store-schema.ts'
 import type { ProcessedTransfer, StoreCounts } from './store.ts'
 
 export const FORMAT = 'settleproof-store'
@@ -37,18 +38,23 @@ export function emptyDocument(): Document {
   return { format: FORMAT, version: VERSION, journalSeq: 0, chain: null, invoices: {}, outbox: {}, processed: {}, totals: { settledArchived: 0, delivered: 0, dead: 0 } }
 }
 
-/** Why a parsed snapshot is not a store, or undefined when it is (filling keys older releases lacked). */
-export function validateDocument(value: unknown): string | undefined {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'not a JSON object'
-  const document = value as Partial<Document>
-  if (document.format !== FORMAT) return 'not a settleproof store'
-  if (document.version !== VERSION) return `store version ${String(document.version)} is not supported by this release`
-  document.journalSeq ??= 0
-  for (const key of ['invoices', 'outbox', 'processed', 'totals'] as const) {
-    if (document[key] === undefined) (document as Record<string, unknown>)[key] = emptyDocument()[key]
-    else if (typeof document[key] !== 'object' || document[key] === null) return `"${key}" is not an object`
-  }
-  return undefined
+/** A snapshot read back: the document, or why it is not one (with the path of the first problem). */
+export type ParsedDocument = { document: Document } | { problem: string }
+
+/**
+ * Checks a parsed snapshot against the store schema (store-schema.ts): every invoice, outbox
+ * entry and the chain state, so a file of the wrong shape is refused at open, naming the first
+ * problem, instead of failing later deep in the reader (`blocks.find is not a function`) or
+ * being rewritten. Keys the first release left out are filled with their empty values.
+ */
+export function parseDocument(value: unknown): ParsedDocument {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return { problem: 'not a JSON object' }
+  const { format, version, ...body } = value as Record<string, unknown>
+  if (format !== FORMAT) return { problem: 'not a settleproof store' }
+  if (version !== VERSION) return { problem: `store version ${String(version)} is not supported by this release` }
+  const parsed = documentBodySchema.safeParse(body)
+  if (!parsed.success) return { problem: `${formatPath(parsed.error.issues[0]!.path)}: ${parsed.error.issues[0]!.message}` }
+  return { document: { format: FORMAT, version: VERSION, ...parsed.data } }
 }
 
 export const isFinal = (state: OutboxState) => state === 'delivered' || state === 'dead'

@@ -6,8 +6,8 @@ import type { Invoice } from '../settlement/invoice.ts'
 import { DurableJsonFile } from './durable-json-file.ts'
 import { StoreClosedError, StoreWriteError } from './errors.ts'
 import { InvoiceArchive } from './invoice-archive.ts'
-import { Journal, readJournal } from './journal.ts'
-import { applyChanges, countDocument, emptyDocument, isFinal, validateDocument, type Changes, type Document } from './lowdb-document.ts'
+import { Journal, journalLine, readJournal } from './journal.ts'
+import { applyChanges, countDocument, emptyDocument, isFinal, parseDocument, type Changes, type Document } from './lowdb-document.ts'
 import type { ProcessedTransfer, Store, StoreCounts, StoreReader, StoreTx } from './store.ts'
 import { createStoreDirectory } from './store-directory.ts'
 import { acquireWriterLock, type WriterLock } from './writer-lock.ts'
@@ -22,7 +22,7 @@ const MIN_JOURNAL_BYTES_BEFORE_SNAPSHOT = 4 * 1024 * 1024
  * @throws {StoreCorruptError}
  */
 async function loadDocument(path: string): Promise<{ adapter: DurableJsonFile<Document>; document: Document; nextSeq: number; validJournalBytes: number }> {
-  const adapter = new DurableJsonFile<Document>(path, validateDocument)
+  const adapter = new DurableJsonFile<Document>(path, parseDocument)
   const document = (await adapter.read()) ?? emptyDocument()
   const journal = await readJournal(`${path}.journal`)
   let seq = document.journalSeq
@@ -85,8 +85,20 @@ type Overlay = {
   processed: Map<string, ProcessedTransfer[]>
 }
 
+/**
+ * The lowdb backend. A transaction is applied to memory when it commits, so the transactions
+ * that follow see it and share its journal write (group commit), and is acknowledged once its
+ * journal line is durable. When a write fails, memory holds commits the disk does not: rather
+ * than unpick them, the store fails as a whole. From then on every read and transaction throws
+ * the `StoreWriteError`, so nothing that failed is ever served (no 200 for an invoice that is
+ * not on disk), and `failed` rejects so the daemon stops at once and its supervisor restarts
+ * it from what the disk holds. Reads that answer a client (`findInvoice`, a transaction that
+ * changes nothing) also wait until what they saw is durable.
+ */
 class LowdbStore implements Store {
   readonly location: string
+  readonly failed: Promise<never>
+  #rejectFailed!: (error: StoreWriteError) => void
   readonly #db: Low<Document>
   readonly #adapter: DurableJsonFile<Document>
   readonly #journal: Journal
@@ -103,7 +115,7 @@ class LowdbStore implements Store {
   #snapshotBytes = 0
   #writer: Promise<void> | null = null
   #waiters: { seq: number; resolve: () => void; reject: (error: unknown) => void }[] = []
-  #failure: unknown = null
+  #failure: StoreWriteError | null = null
   #closed = false
 
   constructor(location: string, adapter: DurableJsonFile<Document>, db: Low<Document>, journal: Journal, nextSeq: number, lock: WriterLock, archive: InvoiceArchive) {
@@ -116,6 +128,8 @@ class LowdbStore implements Store {
     this.#persisted = nextSeq - 1
     this.#lock = lock
     this.#archive = archive
+    this.failed = new Promise<never>((_, reject) => (this.#rejectFailed = reject))
+    this.failed.catch(() => undefined) // observed by whoever races it; never an unhandled rejection
     for (const invoice of Object.values(db.data.invoices)) this.#index(invoice, undefined)
     this.#snapshotBytes = adapter.lastReadBytes
   }
@@ -166,6 +180,7 @@ class LowdbStore implements Store {
   }
 
   read<T>(fn: (reader: StoreReader) => T): T {
+    this.#assertNotFailed()
     return fn(this.#reader())
   }
 
@@ -188,7 +203,11 @@ class LowdbStore implements Store {
       putProcessedTransfers: (identity, transfers) => void overlay.processed.set(identity, [...transfers]),
     }
     const result = fn(tx) // a throw leaves the overlay unapplied: nothing happened
-    if (overlay.chain === undefined && overlay.invoices.size === 0 && overlay.outbox.size === 0 && overlay.processed.size === 0) return result
+    if (overlay.chain === undefined && overlay.invoices.size === 0 && overlay.outbox.size === 0 && overlay.processed.size === 0) {
+      // It may have read commits still on their way to disk: answer only once they got there.
+      await this.#durable(this.#committed)
+      return result
+    }
     const changes: Changes = { seq: this.#nextSeq }
     if (overlay.chain !== undefined) changes.chain = overlay.chain
     if (overlay.invoices.size > 0) changes.invoices = [...overlay.invoices.values()]
@@ -203,11 +222,27 @@ class LowdbStore implements Store {
     applyChanges(this.#db.data, changes, this.#index)
     this.#nextSeq = changes.seq + 1
     this.#committed = changes.seq
-    this.#pending.push(`${JSON.stringify(changes)}\n`)
+    this.#pending.push(journalLine(changes))
     // Transactions committed while a write runs share the next write.
-    const durable = new Promise<void>((resolve, reject) => this.#waiters.push({ seq: changes.seq, resolve, reject }))
+    const durable = this.#durable(changes.seq)
     this.#writer ??= this.#write()
     await durable
+  }
+
+  /** Resolves once commit `seq` is on disk; rejects if the store failed first. */
+  #durable(seq: number): Promise<void> {
+    if (this.#failure !== null) return Promise.reject(this.#failure)
+    if (seq <= this.#persisted) return Promise.resolve()
+    return new Promise<void>((resolve, reject) => this.#waiters.push({ seq, resolve, reject }))
+  }
+
+  /** Fails the store for good (see the class comment). */
+  #fail(error: unknown): StoreWriteError {
+    if (this.#failure === null) {
+      this.#failure = error instanceof StoreWriteError ? error : new StoreWriteError(this.location, error)
+      this.#rejectFailed(this.#failure)
+    }
+    return this.#failure
   }
 
   /** Settles the commits the journal now holds (or fails them all after a write error). */
@@ -222,10 +257,15 @@ class LowdbStore implements Store {
   }
 
   async findInvoice(uuid: string): Promise<Invoice | undefined> {
-    return this.#db.data.invoices[uuid] ?? (await this.#archive.get(uuid))
+    this.#assertNotFailed()
+    const hot = this.#db.data.invoices[uuid]
+    if (hot === undefined) return await this.#archive.get(uuid)
+    await this.#durable(this.#committed)
+    return hot
   }
 
   hasInvoice(uuid: string): boolean {
+    this.#assertNotFailed()
     return this.#db.data.invoices[uuid] !== undefined || this.#archive.has(uuid)
   }
 
@@ -244,7 +284,9 @@ class LowdbStore implements Store {
       .map(([identity]) => identity)
     if (done.length === 0 && dropped.length === 0) return 0
     // Archive first: a crash between the two steps leaves an invoice in both places, never in neither.
-    await this.#archive.append(done)
+    await this.#archive.append(done).catch((error: unknown) => {
+      throw this.#fail(error)
+    })
     // An invoice changed meanwhile (a reorg reopened it) stays: its archived copy is superseded.
     const archived = done.filter((invoice) => data.invoices[invoice.uuid] === invoice).map((invoice) => invoice.uuid)
     await this.#commit({ seq: this.#nextSeq, archived, dropped })
@@ -269,8 +311,13 @@ class LowdbStore implements Store {
   }
 
   #assertOpen() {
-    if (this.#failure !== null) throw this.#failure
+    this.#assertNotFailed()
     if (this.#closed) throw new StoreClosedError(this.location)
+  }
+
+  /** Memory may hold commits the disk refused: nothing is read from it once a write failed. */
+  #assertNotFailed() {
+    if (this.#failure !== null) throw this.#failure
   }
 
   async #snapshot(): Promise<void> {
@@ -300,7 +347,7 @@ class LowdbStore implements Store {
         }
       }
     } catch (error) {
-      this.#failure = new StoreWriteError(this.location, error)
+      this.#fail(error)
     } finally {
       this.#writer = null
       this.#settleWaiters()

@@ -52,9 +52,12 @@ export interface Store {
    * @throws {StoreWriteError} when the disk refuses the write (fatal for the process).
    */
   transact<T>(fn: (tx: StoreTx) => T): Promise<T>
-  /** Reads the latest state, including changes whose write is still in flight. */
+  /**
+   * Reads the latest state, including changes whose write is still in flight.
+   * @throws {StoreWriteError} after a write failed: memory may hold what the disk does not.
+   */
   read<T>(fn: (reader: StoreReader) => T): T
-  /** An invoice from the hot store or, once archived, from the archive. */
+  /** An invoice from the hot store or, once archived, from the archive; only once it is durable. */
   findInvoice(uuid: string): Promise<Invoice | undefined>
   /** Whether an invoice with this uuid was ever stored (hot or archived). */
   hasInvoice(uuid: string): boolean
@@ -65,8 +68,14 @@ export interface Store {
    * @returns how many invoices were archived.
    */
   compact(finalBlock: number): Promise<number>
-  /** False once closed, or after a write failed (the store then refuses every transaction). */
+  /** False once closed, or after a write failed (the store then refuses every read and transaction). */
   isOpen(): boolean
+  /**
+   * Rejects with the `StoreWriteError` as soon as a write fails; never resolves. The daemon
+   * races it with its loops, so a storage failure stops the process at once, not at the next
+   * transaction (on a quiet chain there may be none).
+   */
+  readonly failed: Promise<never>
   /** Waits for pending writes and releases the writer lock. */
   close(): Promise<void>
 }

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { initialChainState } from '../../src/chain/chain-state.ts'
 import { StoreCorruptError, StoreLockedError } from '../../src/store/errors.ts'
+import { emptyDocument } from '../../src/store/lowdb-document.ts'
 import { openLowdbStore, readLowdbStoreSnapshot } from '../../src/store/lowdb-store.ts'
 
 let dir: string
@@ -146,8 +147,83 @@ describe('lowdb store', () => {
     const damaged = fresh()
     await writeFile(`${damaged}.journal`, [lines[0], 'garbage', ...lines.slice(1)].join('\n') + '\n')
     await expect(openLowdbStore({ path: damaged })).rejects.toThrow(StoreCorruptError)
-    await expect(openLowdbStore({ path: damaged })).rejects.toThrow(/journal line at byte \d+ is not JSON/)
+    await expect(openLowdbStore({ path: damaged })).rejects.toThrow(/journal line at byte \d+ fails its checksum/)
     await reopened.close()
     await store.close()
   })
+
+  it('on a full disk (ulimit -f: real short writes, then EFBIG) acknowledges only whole lines, cuts the rest back, and then refuses reads as well as writes', async () => {
+    const path = fresh()
+    const writer = fileURLToPath(new URL('../support/store-fault-writer.ts', import.meta.url))
+    // 24 KiB: some dozens of invoice lines, written in groups of 8 concurrent commits (one write each).
+    const child = spawn('/bin/sh', ['-c', 'ulimit -f "$0" && exec "$@"', String(48), process.execPath, writer, path], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')))
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')))
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+    clearTimeout(timer)
+    expect(err).toBe('')
+    expect(code).toBe(0)
+    const report = JSON.parse(out) as { acknowledged: string[]; refused: string[]; servedButLost: string[]; read: object; has: object; find: object; retry: object; isOpen: boolean; failed: string | null }
+    expect(report.acknowledged.length).toBeGreaterThan(8)
+    expect(report.refused.length).toBeGreaterThan(0)
+    // Reads made while a commit was in memory but not yet on disk waited for it: none returned what was then lost.
+    expect(report.servedButLost).toEqual([])
+    // What failed is not served from memory, by any read, nor by a retried transaction.
+    expect(report).toMatchObject({ read: { threw: 'STORE_WRITE_FAILED' }, has: { threw: 'STORE_WRITE_FAILED' }, find: { threw: 'STORE_WRITE_FAILED' }, retry: { threw: 'STORE_WRITE_FAILED' }, isOpen: false, failed: 'STORE_WRITE_FAILED' })
+    // On disk: the journal ends with a whole line, and holds every acknowledged commit and no refused one.
+    const journal = await readFile(`${path}.journal`, 'utf8')
+    expect(journal.endsWith('\n')).toBe(true)
+    for (const uuid of report.refused) expect(journal).not.toContain(uuid)
+    await writeFile(`${path}.lock`, JSON.stringify({ pid: 999_999_999 }))
+    const reopened = await openLowdbStore({ path })
+    try {
+      expect(report.acknowledged.filter((uuid) => reopened.read((r) => r.getInvoice(uuid)) === undefined)).toEqual([])
+      expect(report.refused.filter((uuid) => reopened.read((r) => r.getInvoice(uuid)) !== undefined)).toEqual([])
+    } finally {
+      await reopened.close()
+    }
+  }, 90_000)
+
+  const invoice = {
+    uuid: 'b5c7e0a4-1d2e-4f3a-8b9c-0d1e2f3a4b5c',
+    merchantId: 'acme',
+    token: '0x5fbdb2315678afecb367f032d93f642f64180aa3',
+    amount: '1000',
+    receiveAddress: null,
+    payer: null,
+    expiresAt: null,
+    createdAt: '2026-01-01T00:00:00.000Z',
+    status: 'open',
+    requestHash: 'x',
+    settlement: null,
+    delivery: null,
+    reverted: [],
+  }
+  const snapshot = (patch: (document: Record<string, any>) => void) => {
+    const document: Record<string, any> = { ...emptyDocument(), chain: initialChainState(7, 1), invoices: { [invoice.uuid]: { ...invoice } } }
+    patch(document)
+    return JSON.stringify(document)
+  }
+  for (const [label, content, problem] of [
+    ['an invoice missing fields', snapshot((d) => delete d.invoices[invoice.uuid].requestHash), `invoices["${invoice.uuid}"].requestHash: `],
+    ['an amount as a number', snapshot((d) => (d.invoices[invoice.uuid].amount = 1000)), `invoices["${invoice.uuid}"].amount: `],
+    ['chain blocks that are not an array', snapshot((d) => (d.chain.blocks = {})), 'chain.blocks: '],
+    ['no chain key', snapshot((d) => delete d.chain), 'chain: '],
+  ] as const) {
+    it(`refuses a snapshot with ${label}, naming the file and where, and never rewrites it`, async () => {
+      const path = fresh()
+      await writeFile(path, content)
+      const error = await openLowdbStore({ path }).then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      expect(error).toBeInstanceOf(StoreCorruptError)
+      expect((error as Error).message).toContain(`store ${path} is unreadable (${problem}`)
+      expect(await readFile(path, 'utf8')).toBe(content)
+      expect(await readLowdbStoreSnapshot(path).catch((e: unknown) => e)).toBeInstanceOf(StoreCorruptError)
+    })
+  }
 })

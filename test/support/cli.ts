@@ -14,13 +14,24 @@ export type CliOptions = {
   gid?: number
   /** A command the CLI runs under, e.g. `['unshare', '-rm', 'sh', '-c', '… && exec "$@"', 'sh']`: the node command line is appended. */
   launcher?: readonly string[]
+  /**
+   * Runs the CLI under `ulimit -f` (bytes, rounded up to the shell's 512-byte blocks): a real
+   * full disk for every file it writes. Past the limit the kernel writes what fits (a short
+   * write), then refuses with EFBIG; Node ignores SIGXFSZ, so the process sees the errors.
+   */
+  fileSizeLimitBytes?: number
 }
 
 /** The real CLI as a child process, on this Node (the project's Node 24). */
 export function startCli(args: readonly string[], options: CliOptions = {}): ChildProcessWithoutNullStreams & { output: CliResult; exited: Promise<CliResult> } {
   const env = { ...process.env, ...options.env }
   for (const [key, value] of Object.entries(env)) if (value === undefined) delete env[key]
-  const [command, ...prefix] = [...(options.launcher ?? []), process.execPath]
+  // A full disk is a launcher too: `ulimit -f` in blocks of 512 bytes (dash's unit), then the rest.
+  const launcher =
+    options.fileSizeLimitBytes === undefined
+      ? (options.launcher ?? [])
+      : ['/bin/sh', '-c', 'ulimit -f "$0" && exec "$@"', String(Math.ceil(options.fileSizeLimitBytes / 512)), ...(options.launcher ?? [])]
+  const [command, ...prefix] = [...launcher, process.execPath]
   const ids = options.uid === undefined ? {} : { uid: options.uid, gid: options.gid ?? options.uid }
   const child = spawn(command!, [...prefix, CLI, ...args], { cwd: options.cwd, env, ...ids }) as ChildProcessWithoutNullStreams & { output: CliResult; exited: Promise<CliResult> }
   const output: CliResult = { code: null, signal: null, stdout: '', stderr: '' }

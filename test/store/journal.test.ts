@@ -1,0 +1,118 @@
+import { copyFile, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { initialChainState } from '../../src/chain/chain-state.ts'
+import { StoreCorruptError, StoreWriteError } from '../../src/store/errors.ts'
+import { journalLine } from '../../src/store/journal.ts'
+import { openLowdbStore } from '../../src/store/lowdb-store.ts'
+
+let dir: string
+let count = 0
+const fresh = () => join(dir, `store-${++count}.json`)
+const checkpoint = (n: number) => ({ ...initialChainState(7, 0), checkpoint: n })
+/** The process that held the store died (SIGKILL): its lock names a pid that is gone. */
+const abandon = (path: string) => writeFile(`${path}.lock`, JSON.stringify({ pid: 999_999_999 }))
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'settleproof-journal-'))
+})
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
+
+/** A store with three committed checkpoints in its journal, left as a crash leaves it (no snapshot). */
+async function crashedWithThreeCommits(): Promise<{ path: string; journal: Buffer; lastLineAt: number }> {
+  const path = fresh()
+  const store = await openLowdbStore({ path })
+  for (const n of [101, 202, 303]) await store.transact((tx) => tx.putChainState(checkpoint(n)))
+  const journal = await readFile(`${path}.journal`)
+  await abandon(path)
+  return { path, journal, lastLineAt: journal.subarray(0, -1).lastIndexOf(0x0a) + 1 }
+}
+
+async function openError(path: string): Promise<unknown> {
+  return openLowdbStore({ path }).then(
+    async (store) => {
+      await store.close()
+      return undefined
+    },
+    (error: unknown) => error,
+  )
+}
+
+describe('journal records', () => {
+  it('refuses a flipped byte in the last complete line (an acknowledged commit), naming the file and the byte, and leaves the file byte for byte', async () => {
+    const { path, journal, lastLineAt } = await crashedWithThreeCommits()
+    // 303 → 393: still valid JSON of the right shape, a different acknowledged value.
+    const at = journal.indexOf('303', lastLineAt) + 1
+    const damaged = Buffer.from(journal)
+    damaged[at] = '9'.charCodeAt(0)
+    await writeFile(`${path}.journal`, damaged)
+    const error = await openError(path)
+    expect(error).toBeInstanceOf(StoreCorruptError)
+    expect((error as Error).message).toContain(`store ${path}.journal is unreadable (journal line at byte ${lastLineAt} fails its checksum`)
+    expect((await readFile(`${path}.journal`)).equals(damaged)).toBe(true)
+  })
+
+  it('refuses a complete last line that does not parse, instead of dropping it as a torn write', async () => {
+    const { path, journal, lastLineAt } = await crashedWithThreeCommits()
+    const damaged = Buffer.concat([journal.subarray(0, lastLineAt + 20), Buffer.from('\n')])
+    await writeFile(`${path}.journal`, damaged)
+    const error = await openError(path)
+    expect(error).toBeInstanceOf(StoreCorruptError)
+    expect((error as Error).message).toContain(`journal line at byte ${lastLineAt}`)
+    expect((await readFile(`${path}.journal`)).equals(damaged)).toBe(true)
+  })
+
+  it('refuses a record of the wrong shape even when its checksum holds, naming where', async () => {
+    const path = fresh()
+    const bad = journalLine({ seq: 1, chain: { ...checkpoint(5), blocks: 'none' as never } })
+    await writeFile(`${path}.journal`, bad)
+    const error = await openError(path)
+    expect(error).toBeInstanceOf(StoreCorruptError)
+    expect((error as Error).message).toContain('journal line at byte 0 is not a store record (chain.blocks: ')
+    expect(await readFile(`${path}.journal`, 'utf8')).toBe(bad)
+  })
+
+  it('still drops a torn tail (no final newline: never acknowledged)', async () => {
+    const { path, journal, lastLineAt } = await crashedWithThreeCommits()
+    await writeFile(`${path}.journal`, journal.subarray(0, lastLineAt + 20))
+    const store = await openLowdbStore({ path })
+    expect(store.read((r) => r.getChainState())?.checkpoint).toBe(202)
+    await store.close()
+  })
+
+  it("replays a journal the previous release wrote (lines without a checksum), then appends checksummed lines after it", async () => {
+    const path = fresh()
+    const legacy = [1, 2].map((seq) => `${JSON.stringify({ seq, chain: checkpoint(seq * 10) })}\n`).join('')
+    await writeFile(`${path}.journal`, legacy)
+    const store = await openLowdbStore({ path })
+    expect(store.read((r) => r.getChainState())?.checkpoint).toBe(20)
+    await store.transact((tx) => tx.putChainState(checkpoint(30)))
+    expect(await readFile(`${path}.journal`, 'utf8')).toBe(legacy + journalLine({ seq: 3, chain: checkpoint(30) }))
+    await abandon(path)
+    const again = await openLowdbStore({ path })
+    expect(again.read((r) => r.getChainState())?.checkpoint).toBe(30)
+    await again.close()
+  })
+
+  for (const [label, act] of [
+    ['deleted', (journal: string) => rm(journal)],
+    ['replaced by a copy', async (journal: string) => (await copyFile(journal, `${journal}.copy`), await rename(`${journal}.copy`, journal))],
+  ] as const) {
+    it(`notices a journal ${label} under the open store before the next append: the commit fails, the store fails as a whole`, async () => {
+      const path = fresh()
+      const store = await openLowdbStore({ path })
+      await store.transact((tx) => tx.putChainState(checkpoint(1)))
+      await act(`${path}.journal`)
+      const error = await store.transact((tx) => tx.putChainState(checkpoint(2))).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(StoreWriteError)
+      expect((error as Error).message).toContain(`its journal ${path}.journal was deleted or replaced`)
+      await expect(store.failed).rejects.toBe(error)
+      expect(() => store.read((r) => r.getChainState())).toThrow(StoreWriteError)
+      expect(store.isOpen()).toBe(false)
+      await store.close()
+    })
+  }
+})
