@@ -101,7 +101,11 @@ export async function startDaemon(parameters: StartDaemonParameters): Promise<Da
     })
     const reader = createChainReader({ config, providers, store, logger, handler: settlement.handler })
     logReaderProgress(reader, providers, logger)
-    const metrics = createMetrics({ config, providers, reader, settlement, outbox, store })
+    const dlqReconciler = createDlqReconciler({ dlqPath: config.dlq.path, store })
+    dlqReconciler.onRecorded((replay) =>
+      logger.info({ component: 'outbox', webhook_id: replay.webhookId, invoice_uuid: replay.invoiceUuid, merchant: replay.merchantId, type: replay.type, replayed_at: replay.replayedAt }, 'replayed dead letter recorded as delivered'),
+    )
+    const metrics = createMetrics({ config, providers, reader, settlement, outbox, store, dlqReconciler })
     const server = await startHttpServer({
       host: config.server.host,
       port: config.server.port,
@@ -115,20 +119,17 @@ export async function startDaemon(parameters: StartDaemonParameters): Promise<Da
       const archived = await store.compact(finalBlock)
       if (archived > 0) logger.info({ component: 'store', archived, below_block: finalBlock }, 'settled invoices archived')
     }
-    const reconcileDlq = createDlqReconciler({ dlqPath: config.dlq.path, store })
     const readerDone = reader.start()
     const outboxDone = outbox.start()
     let compacting: Promise<void> = Promise.resolve()
     const compactTimer = setInterval(() => {
-      compacting = compacting.then(compact).catch((error: unknown) => logger.error({ component: 'store', err: { message: (error as Error).message } }, 'compaction failed'))
+      compacting = compacting.then(compact).catch((error: unknown) => logger.error({ component: 'store', err: error }, 'compaction failed'))
     }, COMPACT_EVERY_MS)
     const reconcileTimer = setInterval(() => {
       compacting = compacting
-        .then(reconcileDlq)
-        .then((updated) => {
-          if (updated > 0) logger.info({ component: 'outbox', updated }, 'replayed dead letters recorded as delivered')
-        })
-        .catch((error: unknown) => logger.error({ component: 'outbox', err: { message: (error as Error).message } }, 'reading the DLQ file failed'))
+        .then(() => dlqReconciler.reconcile())
+        .then(() => undefined)
+        .catch((error: unknown) => logger.error({ component: 'outbox', err: error }, 'reading the DLQ file failed'))
     }, DLQ_RECONCILE_EVERY_MS)
     logger.info(
       { component: 'daemon', chain_id: config.chain.id, providers: providers.map((p) => p.name), quorum: config.quorum, checkpoint: reader.status().checkpoint, port: server.port },

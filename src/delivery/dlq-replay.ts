@@ -5,7 +5,7 @@ import { sendWebhook, type SendWebhookParameters } from './webhook-sender.ts'
 import type { AttemptResult } from './delivery-decision.ts'
 
 export type ReplayOutcome =
-  | { webhookId: string; result: 'replayed'; status: number }
+  | { webhookId: string; result: 'replayed'; status: number; merchantId: string; type: string; invoiceUuid: string | null }
   | { webhookId: string; result: 'failed'; reason: string }
   | { webhookId: string; result: 'would_replay'; merchantId: string; type: string }
   | { webhookId: string; result: 'skipped'; reason: string }
@@ -55,7 +55,7 @@ export async function replayDeadLetters(parameters: ReplayParameters): Promise<R
       const result = await send({ url: merchant.webhook_url, secrets: merchant.webhook_secret, webhookId: letter.webhook_id, payload: letter.payload, timeoutMs: config.webhooks.timeout_ms })
       if (!('error' in result) && result.status >= 200 && result.status < 300) {
         await appendDeadLetterLines(config.dlq.path, [{ kind: 'replayed', webhook_id: letter.webhook_id, replayed_at: new Date().toISOString(), status: result.status }])
-        outcomes.push({ webhookId: letter.webhook_id, result: 'replayed', status: result.status })
+        outcomes.push({ webhookId: letter.webhook_id, result: 'replayed', status: result.status, merchantId: merchant.id, type: letter.type, invoiceUuid: letter.payload.data.invoice_uuid })
       } else {
         outcomes.push({ webhookId: letter.webhook_id, result: 'failed', reason: 'error' in result ? result.error : `HTTP ${result.status}` })
       }

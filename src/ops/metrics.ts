@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { ChainReader } from '../chain/chain-reader.ts'
 import type { BreakerStateName, RpcProvider } from '../chain/rpc-provider.ts'
 import type { Config } from '../config/schema.ts'
+import type { DlqReconciler } from '../delivery/dlq-reconcile.ts'
 import type { OutboxWorker } from '../delivery/outbox-worker.ts'
 import type { SettlementHandler } from '../settlement/settlement-handler.ts'
 import type { Store } from '../store/store.ts'
@@ -16,6 +17,8 @@ export type MetricsSources = {
   settlement: SettlementHandler
   outbox: OutboxWorker
   store: Store
+  /** Replays made by `settleproof dlq replay`, recorded by the daemon: each counts as a delivery. */
+  dlqReconciler: DlqReconciler
 }
 
 /**
@@ -24,7 +27,7 @@ export type MetricsSources = {
  * methods, outcomes and states from fixed sets; never a hash, an id or a URL.
  */
 export function createMetrics(sources: MetricsSources): Registry {
-  const { config, providers, reader, settlement, outbox, store } = sources
+  const { config, providers, reader, settlement, outbox, store, dlqReconciler } = sources
   const register = new Registry()
   collectDefaultMetrics({ register })
   // prom-client names three gauges with a `_total` suffix, which promtool rejects; their
@@ -116,5 +119,6 @@ export function createMetrics(sources: MetricsSources): Registry {
     deliveries.inc({ merchant: attempt.merchantId, outcome: attempt.outcome })
     if (attempt.outcome === 'dead') dlq.inc({ merchant: attempt.merchantId })
   })
+  dlqReconciler.onRecorded((replay) => deliveries.inc({ merchant: replay.merchantId, outcome: 'delivered' }))
   return register
 }

@@ -19,6 +19,8 @@ export type Document = {
   outbox: Record<string, OutboxEntry>
   processed: Record<string, ProcessedTransfer[]>
   totals: { settledArchived: number; delivered: number; dead: number }
+  /** Dead events a `dlq replay` delivered, recorded once each: counted delivered, no longer dead. */
+  replayed: string[]
 }
 
 /** One committed transaction as the journal records it: the new values, replayable in order. */
@@ -32,10 +34,12 @@ export type Changes = {
   archived?: string[]
   /** Processed-transfer records dropped below the reorg window (compaction). */
   dropped?: string[]
+  /** Dead events delivered by a replay (their webhook ids). */
+  replayed?: string[]
 }
 
 export function emptyDocument(): Document {
-  return { format: FORMAT, version: VERSION, journalSeq: 0, chain: null, invoices: {}, outbox: {}, processed: {}, totals: { settledArchived: 0, delivered: 0, dead: 0 } }
+  return { format: FORMAT, version: VERSION, journalSeq: 0, chain: null, invoices: {}, outbox: {}, processed: {}, totals: { settledArchived: 0, delivered: 0, dead: 0 }, replayed: [] }
 }
 
 /** A snapshot read back: the document, or why it is not one (with the path of the first problem). */
@@ -87,6 +91,12 @@ export function applyChanges(document: Document, changes: Changes, onInvoice?: (
     document.totals.settledArchived++
   }
   for (const identity of changes.dropped ?? []) delete document.processed[identity]
+  for (const webhookId of changes.replayed ?? []) {
+    if (document.replayed.includes(webhookId)) continue
+    document.replayed.push(webhookId)
+    document.totals.delivered++
+    document.totals.dead = Math.max(0, document.totals.dead - 1)
+  }
 }
 
 export function countDocument(data: Document, nowMs: number): StoreCounts {

@@ -83,6 +83,7 @@ type Overlay = {
   opened: Map<string, Set<string>>
   outbox: Map<string, OutboxEntry>
   processed: Map<string, ProcessedTransfer[]>
+  replayed: Set<string>
 }
 
 /**
@@ -175,6 +176,7 @@ class LowdbStore implements Store {
         return due
       },
       processedTransfers: (identity) => overlay?.processed.get(identity) ?? data.processed[identity] ?? [],
+      isReplayRecorded: (webhookId) => overlay?.replayed.has(webhookId) === true || data.replayed.includes(webhookId),
       counts: (nowMs) => countDocument(data, nowMs ?? Date.now()),
     }
   }
@@ -186,7 +188,7 @@ class LowdbStore implements Store {
 
   async transact<T>(fn: (tx: StoreTx) => T): Promise<T> {
     this.#assertOpen()
-    const overlay: Overlay = { invoices: new Map(), opened: new Map(), outbox: new Map(), processed: new Map() }
+    const overlay: Overlay = { invoices: new Map(), opened: new Map(), outbox: new Map(), processed: new Map(), replayed: new Set() }
     const tx: StoreTx = {
       ...this.#reader(overlay),
       putChainState: (state) => void (overlay.chain = state),
@@ -201,9 +203,10 @@ class LowdbStore implements Store {
       },
       putOutboxEntry: (entry) => void overlay.outbox.set(entry.webhookId, entry),
       putProcessedTransfers: (identity, transfers) => void overlay.processed.set(identity, [...transfers]),
+      putReplayed: (webhookId) => void overlay.replayed.add(webhookId),
     }
     const result = fn(tx) // a throw leaves the overlay unapplied: nothing happened
-    if (overlay.chain === undefined && overlay.invoices.size === 0 && overlay.outbox.size === 0 && overlay.processed.size === 0) {
+    if (overlay.chain === undefined && overlay.invoices.size === 0 && overlay.outbox.size === 0 && overlay.processed.size === 0 && overlay.replayed.size === 0) {
       // It may have read commits still on their way to disk: answer only once they got there.
       await this.#durable(this.#committed)
       return result
@@ -213,6 +216,7 @@ class LowdbStore implements Store {
     if (overlay.invoices.size > 0) changes.invoices = [...overlay.invoices.values()]
     if (overlay.outbox.size > 0) changes.outbox = [...overlay.outbox.values()]
     if (overlay.processed.size > 0) changes.processed = [...overlay.processed]
+    if (overlay.replayed.size > 0) changes.replayed = [...overlay.replayed]
     await this.#commit(changes)
     return result
   }

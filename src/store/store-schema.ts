@@ -146,6 +146,7 @@ export const documentBodySchema = z
     outbox: z.record(z.string(), outboxEntrySchema).default({}),
     processed: z.record(z.string(), z.array(processedTransferSchema)).default({}),
     totals: totalsSchema.default({ settledArchived: 0, delivered: 0, dead: 0 }),
+    replayed: z.array(z.string()).default([]),
   })
   .superRefine((document, context) => {
     for (const [key, invoice] of Object.entries(document.invoices)) {
@@ -165,6 +166,7 @@ export const changesSchema = z.object({
   processed: z.array(z.tuple([z.string(), z.array(processedTransferSchema)])).optional(),
   archived: z.array(z.string()).optional(),
   dropped: z.array(z.string()).optional(),
+  replayed: z.array(z.string()).optional(),
 })
 
 /**

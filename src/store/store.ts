@@ -26,6 +26,8 @@ export interface StoreReader {
   dueOutboxEntries(nowMs: number, limit: number, skip?: ReadonlySet<string>): OutboxEntry[]
   /** How many times this transfer identity was already handled (a multiset: see settlement). */
   processedTransfers(identity: string): readonly ProcessedTransfer[]
+  /** Whether a replay of this dead event was recorded already (`putReplayed`). */
+  isReplayRecorded(webhookId: string): boolean
   /** Totals at `nowMs` (an open invoice past its `expires_at` counts as expired). */
   counts(nowMs?: number): StoreCounts
 }
@@ -37,6 +39,11 @@ export interface StoreTx extends StoreReader {
   /** Stores or replaces an entry; a final entry (delivered, dead) leaves the hot outbox and is counted. */
   putOutboxEntry(entry: OutboxEntry): void
   putProcessedTransfers(identity: string, transfers: readonly ProcessedTransfer[]): void
+  /**
+   * Records that `settleproof dlq replay` delivered this dead event: from then on it counts as
+   * delivered, not dead, in `counts()`. Recording the same event again changes nothing.
+   */
+  putReplayed(webhookId: string): void
 }
 
 /**

@@ -112,8 +112,10 @@ describe('webhook delivery when a merchant endpoint fails', () => {
         const dry = await runCli(['dlq', 'replay', '--all', '--dry-run', '--config', d.configPath], { timeoutMs: 60_000 })
         expect(dry.stdout).toContain(`would replay ${letter!.webhook_id}`)
         expect(receiver.received.filter((r) => r.webhookId === letter!.webhook_id)).toHaveLength(4)
+        const acmeDelivered = async () => (await d.daemon.metrics.getSingleMetric('settleproof_webhook_deliveries_total')!.get()).values.find((v) => v.labels.merchant === 'acme' && v.labels.outcome === 'delivered')?.value ?? 0
+        const acmeDeliveredBefore = await acmeDelivered()
         const replay = await runCli(['dlq', 'replay', '--all', '--config', d.configPath], { timeoutMs: 60_000 })
-        expect(replay.stdout).toContain(`replayed ${letter!.webhook_id}: HTTP 200`)
+        expect(replay.stdout).toContain(`replayed ${letter!.webhook_id} (invoice.settled, invoice ${letter!.payload.data.invoice_uuid}, merchant acme): HTTP 200`)
         expect(replay.code).toBe(0)
         const replayed = receiver.delivered('/acme').filter((r) => r.webhookId === letter!.webhook_id)
         expect(replayed).toHaveLength(1)
@@ -122,6 +124,10 @@ describe('webhook delivery when a merchant endpoint fails', () => {
 
         // The running daemon picks the replay up from the file: the invoice now reads delivered.
         await eventually(async () => (await acmeInvoice()).delivery.status === 'delivered', 30_000, 'replay recorded')
+        // ... and counts it as delivered, no longer dead, wherever deliveries are counted.
+        expect(d.daemon.store.read((r) => r.counts()).outbox).toMatchObject({ dead: 0 })
+        expect(await acmeDelivered()).toBe(acmeDeliveredBefore + 1)
+        await eventually(async () => (await statusJson(d.configPath) as { deliveries?: { dead?: number } } | undefined)?.deliveries?.dead === 0, 60_000, 'status counts the replay as delivered')
         const lines = (await readFile(d.dlqPath, 'utf8')).trim().split('\n')
         expect(lines.map((line) => JSON.parse(line).kind)).toEqual(['dead_letter', 'replayed'])
         const list = JSON.parse((await runCli(['dlq', 'list', '--json', '--config', d.configPath], { timeoutMs: 60_000 })).stdout)

@@ -11,8 +11,15 @@ let dir: string
 let count = 0
 const fresh = () => join(dir, `store-${++count}.json`)
 const checkpoint = (n: number) => ({ ...initialChainState(7, 0), checkpoint: n })
-/** The process that held the store died (SIGKILL): its lock names a pid that is gone. */
-const abandon = (path: string) => writeFile(`${path}.lock`, JSON.stringify({ pid: 999_999_999 }))
+/**
+ * The files as a process that died (SIGKILL) leaves them, at a new path: the kernel released its
+ * lock, but this process still holds the original's, so a copy of the journal stands in.
+ */
+async function crashedCopy(path: string): Promise<string> {
+  const copy = fresh()
+  await copyFile(`${path}.journal`, `${copy}.journal`)
+  return copy
+}
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'settleproof-journal-'))
@@ -23,11 +30,12 @@ afterAll(async () => {
 
 /** A store with three committed checkpoints in its journal, left as a crash leaves it (no snapshot). */
 async function crashedWithThreeCommits(): Promise<{ path: string; journal: Buffer; lastLineAt: number }> {
-  const path = fresh()
-  const store = await openLowdbStore({ path })
+  const original = fresh()
+  const store = await openLowdbStore({ path: original })
   for (const n of [101, 202, 303]) await store.transact((tx) => tx.putChainState(checkpoint(n)))
+  const path = await crashedCopy(original)
+  await store.close()
   const journal = await readFile(`${path}.journal`)
-  await abandon(path)
   return { path, journal, lastLineAt: journal.subarray(0, -1).lastIndexOf(0x0a) + 1 }
 }
 
@@ -91,10 +99,10 @@ describe('journal records', () => {
     expect(store.read((r) => r.getChainState())?.checkpoint).toBe(20)
     await store.transact((tx) => tx.putChainState(checkpoint(30)))
     expect(await readFile(`${path}.journal`, 'utf8')).toBe(legacy + journalLine({ seq: 3, chain: checkpoint(30) }))
-    await abandon(path)
-    const again = await openLowdbStore({ path })
+    const again = await openLowdbStore({ path: await crashedCopy(path) })
     expect(again.read((r) => r.getChainState())?.checkpoint).toBe(30)
     await again.close()
+    await store.close()
   })
 
   for (const [label, act] of [

@@ -73,7 +73,7 @@ describe('snapshot schema', () => {
   it('accepts a good document, and fills the collections the first release left out', () => {
     expect(problemOf(goodDocument())).toBeUndefined()
     const parsed = parseDocument({ format: 'settleproof-store', version: 1, chain: null })
-    expect(parsed).toEqual({ document: { format: 'settleproof-store', version: 1, journalSeq: 0, chain: null, invoices: {}, outbox: {}, processed: {}, totals: { settledArchived: 0, delivered: 0, dead: 0 } } })
+    expect(parsed).toEqual({ document: { format: 'settleproof-store', version: 1, journalSeq: 0, chain: null, invoices: {}, outbox: {}, processed: {}, totals: { settledArchived: 0, delivered: 0, dead: 0 }, replayed: [] } })
   })
 
   const invoice = (d: Record<string, any>) => d.invoices[UUID]

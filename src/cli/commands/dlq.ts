@@ -34,7 +34,7 @@ export async function dlq(subcommand: string | undefined, options: { config?: st
   if (ids.length > 0 && options.all) throw new UsageError('dlq replay takes --id or --all, not both')
   const outcomes = await replayDeadLetters({ config, ids, all: options.all ?? false, dryRun: options.dryRun ?? false })
   for (const o of outcomes) {
-    if (o.result === 'replayed') out.write(`replayed ${o.webhookId}: HTTP ${o.status}\n`)
+    if (o.result === 'replayed') out.write(`replayed ${o.webhookId} (${o.type}, ${o.invoiceUuid === null ? 'no invoice' : `invoice ${o.invoiceUuid}`}, merchant ${o.merchantId}): HTTP ${o.status}\n`)
     else if (o.result === 'would_replay') out.write(`would replay ${o.webhookId} (${o.type} to ${o.merchantId})\n`)
     else out.write(`${o.result} ${o.webhookId}: ${o.reason}\n`)
   }
