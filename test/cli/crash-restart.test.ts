@@ -30,15 +30,17 @@ afterAll(async () => {
 
 type Resource = { status: string; settlement: { tx_hash: string } | null; delivery: { status: string; webhook_id: string } | null }
 
-/** Creates an invoice, retrying while the daemon is down (creation is idempotent). Bounded. */
+/**
+ * Creates an invoice, retrying while the daemon is down (creation is idempotent). Bounded by
+ * the test's own timeout: on a busy machine a daemon may take many seconds to start.
+ */
 async function createInvoice(merchant: MerchantId, body: object): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    const reply = await apiClient(port, apiKeyOf(merchant)).post('invoices', { json: body, timeout: { request: 2_000 } }).catch(() => null)
+  for (;;) {
+    const reply = await apiClient(port, apiKeyOf(merchant)).post('invoices', { json: body, timeout: { request: 5_000 } }).catch(() => null)
     if (reply && (reply.statusCode === 201 || reply.statusCode === 200)) return
     if (reply && reply.statusCode !== 201 && reply.statusCode !== 200) throw new Error(`create answered ${reply.statusCode}: ${JSON.stringify(reply.body)}`)
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
-  throw new Error('the daemon did not accept the invoice within 20 s')
 }
 
 it(`SIGKILLed ${KILLS} times at random moments while invoices are paid and webhooks delivered: every invoice settled exactly once and delivered at least once, under one webhook-id`, async () => {
@@ -46,16 +48,20 @@ it(`SIGKILLed ${KILLS} times at random moments while invoices are paid and webho
 
   let kills = 0
   let stop = false
+  // The killer's last start is left running: payments still waiting for a daemon then finish.
+  let last!: ReturnType<typeof startCli>
   const killer = (async () => {
     while (kills < KILLS) {
-      const daemon = startCli(['run', '--config', configPath])
-      await waitForOutput(daemon, /reading the chain/, 20_000)
+      const daemon = startCli(['run', '--config', configPath], { timeoutMs: 120_000 })
+      await waitForOutput(daemon, /reading the chain/, 90_000)
       await new Promise((resolve) => setTimeout(resolve, 100 + Math.floor(Math.random() * 500)))
       daemon.kill('SIGKILL')
       await daemon.exited
       kills++
     }
     stop = true
+    // One last start: it must open the store cleanly and finish what the killed ones began.
+    last = startCli(['run', '--config', configPath], { timeoutMs: 400_000 })
   })()
   const payer = (async () => {
     for (const invoice of invoices) {
@@ -68,12 +74,10 @@ it(`SIGKILLed ${KILLS} times at random moments while invoices are paid and webho
   await Promise.all([killer, payer])
   expect(kills).toBe(KILLS)
 
-  // One last start: it must open the store cleanly and finish what the killed ones began.
-  const last = startCli(['run', '--config', configPath])
   try {
-    await waitForOutput(last, /reading the chain/, 20_000)
+    await waitForOutput(last, /reading the chain/, 90_000)
     const fetch = async (i: (typeof invoices)[number]) => (await apiClient(port, apiKeyOf(i.merchant)).get(`invoices/${i.uuid}`)).body as unknown as Resource
-    await eventually(async () => (await Promise.all(invoices.map(fetch))).every((r) => r.delivery?.status === 'delivered'), 60_000, 'every invoice delivered')
+    await eventually(async () => (await Promise.all(invoices.map(fetch))).every((r) => r.delivery?.status === 'delivered'), 120_000, 'every invoice delivered')
     const resources = await Promise.all(invoices.map(fetch))
     for (const [i, invoice] of invoices.entries()) {
       const resource = resources[i]!
@@ -98,4 +102,4 @@ it(`SIGKILLed ${KILLS} times at random moments while invoices are paid and webho
   }
   const duplicates = invoices.map((i) => receiver.delivered().filter((r) => r.payload.data.invoice_uuid === i.uuid).length - 1).reduce((a, b) => a + b, 0)
   console.log(`crash test: ${kills} SIGKILLs, ${INVOICES} invoices settled once each, ${receiver.delivered().length} deliveries (${duplicates} duplicates, same webhook-id)`)
-}, 240_000)
+}, 480_000) // 23 Node start-ups and 30 payments: minutes on a busy 2-core machine, bounded anyway

@@ -26,7 +26,7 @@ export function daemonDocument(chain: ChainFixture, receiver: WebhookReceiver, d
     storage: { path: join(dir, 'settleproof.json') },
     dlq: { path: join(dir, 'dlq.jsonl') },
     server: { host: '127.0.0.1', port: 0 },
-    webhooks: { max_attempts: 4, initial_delay_ms: 50, max_delay_ms: 400, timeout_ms: 500, concurrency: 8, drain_timeout_ms: 2_000 },
+    webhooks: { max_attempts: 4, initial_delay_ms: 50, max_delay_ms: 400, timeout_ms: 10_000, concurrency: 8, drain_timeout_ms: 2_000 },
     log: { level: 'silent' },
     merchants: MERCHANTS.map((id, i) => ({
       id,
