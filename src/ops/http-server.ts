@@ -45,6 +45,8 @@ export type HttpRequest = {
   method: string
   path: string
   params: Record<string, string>
+  /** The query string; routes match on the path alone, so a handler validates what it reads here. */
+  query: URLSearchParams
   headers: IncomingMessage['headers']
   /** Reads the body, at most `maxBodyBytes`; larger bodies are refused with 413. */
   text(): Promise<string>
@@ -88,6 +90,7 @@ export async function startHttpServer(parameters: StartHttpServerParameters): Pr
         method: req.method ?? 'GET',
         path: url.pathname,
         params: found.match!.groups ?? {},
+        query: url.searchParams,
         headers: req.headers,
         text: () => readBody(req, maxBodyBytes),
       })

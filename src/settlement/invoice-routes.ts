@@ -4,12 +4,14 @@ import { ApiError, type HttpRequest, type Route } from '../ops/http-server.ts'
 import type { Logger } from '../ops/logger.ts'
 import type { Store } from '../store/store.ts'
 import { invoiceResource, type Invoice } from './invoice.ts'
+import { encodeInvoiceCursor, parseInvoiceListQuery } from './invoice-list-query.ts'
 import { parseCreateInvoice } from './invoice-request.ts'
 
 export type InvoiceRoutesParameters = { config: Config; store: Store; logger: Logger; now?: () => number }
 
 /**
- * `POST /v1/invoices` and `GET /v1/invoices/:uuid` (SPEC §6), authenticated per merchant
+ * `POST /v1/invoices`, `GET /v1/invoices/:uuid` (SPEC §6) and `GET /v1/invoices` (the
+ * merchant's own, newest first, cursor paging), authenticated per merchant
  * with `Authorization: Bearer <api_key>`.
  */
 export function invoiceRoutes(parameters: InvoiceRoutesParameters): Route[] {
@@ -96,8 +98,19 @@ export function invoiceRoutes(parameters: InvoiceRoutesParameters): Route[] {
     return { status: 200, body: invoiceResource(invoice, now()) }
   }
 
+  /** `GET /v1/invoices?status=&created_after=&created_before=&limit=&cursor=`: archived invoices included. */
+  async function list(request: HttpRequest) {
+    const merchant = authenticate(request)
+    const parsed = parseInvoiceListQuery(request.query)
+    if (!parsed.ok) throw new ApiError(400, 'invalid_request', `${parsed.path} ${parsed.message}`, parsed.path)
+    const nowMs = now()
+    const { invoices, next } = await store.listInvoices(merchant.id, parsed.query, nowMs)
+    return { status: 200, body: { invoices: invoices.map((invoice) => invoiceResource(invoice, nowMs)), next_cursor: next === null ? null : encodeInvoiceCursor(next) } }
+  }
+
   return [
     { method: 'POST', path: '/v1/invoices', handle: create },
+    { method: 'GET', path: '/v1/invoices', handle: list },
     { method: 'GET', path: '/v1/invoices/:uuid', handle: get },
   ]
 }

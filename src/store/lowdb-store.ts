@@ -2,7 +2,8 @@ import { resolve } from 'node:path'
 import { Low } from 'lowdb'
 import type { ChainState } from '../chain/chain-state.ts'
 import type { OutboxEntry } from '../delivery/outbox-entry.ts'
-import type { Invoice } from '../settlement/invoice.ts'
+import { invoiceStatus, type Invoice } from '../settlement/invoice.ts'
+import { selectInvoicePage, type InvoiceCursor, type InvoiceListEntry, type InvoiceListQuery } from '../settlement/invoice-list-query.ts'
 import { DurableJsonFile } from './durable-json-file.ts'
 import { StoreClosedError, StoreWriteError } from './errors.ts'
 import { InvoiceArchive } from './invoice-archive.ts'
@@ -266,6 +267,24 @@ class LowdbStore implements Store {
     if (hot === undefined) return await this.#archive.get(uuid)
     await this.#durable(this.#committed)
     return hot
+  }
+
+  async listInvoices(merchantId: string, query: InvoiceListQuery, nowMs: number): Promise<{ invoices: Invoice[]; next: InvoiceCursor | null }> {
+    this.#assertNotFailed()
+    // Archived ones are placed from the archive's index; a hot copy (a reorg reopened an
+    // invoice after it was archived) supersedes the archived one, so each is counted once.
+    const candidates = new Map<string, InvoiceListEntry & { hot?: Invoice }>()
+    for (const { uuid, createdAt } of this.#archive.summariesOf(merchantId)) candidates.set(uuid, { uuid, createdAt, status: 'settled' })
+    for (const invoice of Object.values(this.#db.data.invoices)) {
+      if (invoice.merchantId === merchantId) candidates.set(invoice.uuid, { uuid: invoice.uuid, createdAt: invoice.createdAt, status: invoiceStatus(invoice, nowMs), hot: invoice })
+    }
+    const { page, next } = selectInvoicePage(candidates.values(), query)
+    // The choice may rest on commits still on their way to disk: answer only once they got there.
+    await this.#durable(this.#committed)
+    const fromArchive = page.filter((entry) => entry.hot === undefined).map((entry) => entry.uuid)
+    const read = await this.#archive.getMany(fromArchive)
+    const archived = new Map(fromArchive.map((uuid, i) => [uuid, read[i]!]))
+    return { invoices: page.map((entry) => entry.hot ?? archived.get(entry.uuid)!), next }
   }
 
   hasInvoice(uuid: string): boolean {

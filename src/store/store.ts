@@ -1,6 +1,7 @@
 import type { ChainState } from '../chain/chain-state.ts'
 import type { OutboxEntry, OutboxState } from '../delivery/outbox-entry.ts'
 import type { Invoice } from '../settlement/invoice.ts'
+import type { InvoiceCursor, InvoiceListQuery } from '../settlement/invoice-list-query.ts'
 
 /** A transfer the settlement layer has handled, kept while a reorg could still take it back. */
 export type ProcessedTransfer = { block: number; invoiceUuid: string | null }
@@ -66,6 +67,13 @@ export interface Store {
   read<T>(fn: (reader: StoreReader) => T): T
   /** An invoice from the hot store or, once archived, from the archive; only once it is durable. */
   findInvoice(uuid: string): Promise<Invoice | undefined>
+  /**
+   * One page of a merchant's invoices, hot and archived, newest first (`GET /v1/invoices`);
+   * `nowMs` decides which open invoices count as expired. Like `findInvoice`, it answers only
+   * once what it saw is durable.
+   * @throws {StoreWriteError} after a write failed.
+   */
+  listInvoices(merchantId: string, query: InvoiceListQuery, nowMs: number): Promise<{ invoices: Invoice[]; next: InvoiceCursor | null }>
   /** Whether an invoice with this uuid was ever stored (hot or archived). */
   hasInvoice(uuid: string): boolean
   /**

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { Invoice } from '../../src/settlement/invoice.ts'
+import type { InvoiceListQuery } from '../../src/settlement/invoice-list-query.ts'
 import { openLowdbStore } from '../../src/store/lowdb-store.ts'
+import type { Store } from '../../src/store/store.ts'
 
 let dir: string
 beforeAll(async () => {
@@ -89,6 +91,36 @@ it('keeps in the hot store what a reorg or the outbox may still need', async () 
     expect(store.read((r) => r.getInvoice(pending.uuid))).toBeDefined()
     expect(store.read((r) => r.getInvoice(old.uuid))).toBeUndefined()
     expect(await store.findInvoice(old.uuid)).toEqual(old)
+  } finally {
+    await store.close()
+  }
+})
+
+it('lists archived invoices with the hot ones, newest first, also after a reopen; one both archived and reopened by a reorg counts once, as the hot one', async () => {
+  const path = join(dir, 'list.json')
+  const query = { status: null, createdAfter: null, createdBefore: null, limit: 100, after: null }
+  const listed = async (s: Store, q: Partial<InvoiceListQuery> = {}) => (await s.listInvoices('acme', { ...query, ...q }, Date.now())).invoices
+  const old = [1, 2, 3].map((block) => settled(block, 'delivered'))
+  const hot = settled(500, 'retrying')
+  const globex = { ...settled(4, 'delivered'), merchantId: 'globex' }
+  let store = await openLowdbStore({ path })
+  try {
+    await store.transact((tx) => [...old, hot, globex].forEach((inv) => tx.putInvoice(inv)))
+    expect(await store.compact(100)).toBe(4)
+    expect(old.every((inv) => store.read((r) => r.getInvoice(inv.uuid)) === undefined)).toBe(true)
+    expect(await listed(store)).toEqual([hot, old[2], old[1], old[0]])
+    expect(await listed(store, { status: 'settled', limit: 2, after: { createdAt: old[2]!.createdAt, uuid: old[2]!.uuid } })).toEqual([old[1], old[0]])
+    expect(await listed(store, { status: 'open' })).toEqual([])
+    // A reorg reopens an archived invoice: it is hot again, and listed once, as it is now.
+    const reopened: Invoice = { ...old[1]!, status: 'open', settlement: null, delivery: null, reverted: [old[1]!.settlement!] }
+    await store.transact((tx) => tx.putInvoice(reopened))
+    expect(await listed(store)).toEqual([hot, old[2], reopened, old[0]])
+    expect(await listed(store, { status: 'open' })).toEqual([reopened])
+    await store.close()
+
+    store = await openLowdbStore({ path })
+    expect(await listed(store)).toEqual([hot, old[2], reopened, old[0]])
+    expect((await store.listInvoices('globex', query, Date.now())).invoices).toEqual([globex])
   } finally {
     await store.close()
   }

@@ -167,13 +167,13 @@ describe('lowdb store', () => {
     clearTimeout(timer)
     expect(err).toBe('')
     expect(code).toBe(0)
-    const report = JSON.parse(out) as { acknowledged: string[]; refused: string[]; servedButLost: string[]; read: object; has: object; find: object; retry: object; isOpen: boolean; failed: string | null }
+    const report = JSON.parse(out) as { acknowledged: string[]; refused: string[]; servedButLost: string[]; read: object; has: object; find: object; list: object; retry: object; isOpen: boolean; failed: string | null }
     expect(report.acknowledged.length).toBeGreaterThan(8)
     expect(report.refused.length).toBeGreaterThan(0)
     // Reads made while a commit was in memory but not yet on disk waited for it: none returned what was then lost.
     expect(report.servedButLost).toEqual([])
     // What failed is not served from memory, by any read, nor by a retried transaction.
-    expect(report).toMatchObject({ read: { threw: 'STORE_WRITE_FAILED' }, has: { threw: 'STORE_WRITE_FAILED' }, find: { threw: 'STORE_WRITE_FAILED' }, retry: { threw: 'STORE_WRITE_FAILED' }, isOpen: false, failed: 'STORE_WRITE_FAILED' })
+    expect(report).toMatchObject({ read: { threw: 'STORE_WRITE_FAILED' }, has: { threw: 'STORE_WRITE_FAILED' }, find: { threw: 'STORE_WRITE_FAILED' }, list: { threw: 'STORE_WRITE_FAILED' }, retry: { threw: 'STORE_WRITE_FAILED' }, isOpen: false, failed: 'STORE_WRITE_FAILED' })
     // On disk: the journal ends with a whole line, and holds every acknowledged commit and no refused one.
     const journal = await readFile(`${path}.journal`, 'utf8')
     expect(journal.endsWith('\n')).toBe(true)

@@ -38,6 +38,8 @@ void (store.failed as Promise<never> | undefined)?.catch((error: { code?: string
 const acknowledged: string[] = []
 const refused: string[] = []
 const seenBeforeDurable: string[] = []
+/** `GET /v1/invoices?limit=1`: all share one creation time, so the newest is the highest uuid, the last committed. */
+const newestOne = { status: null, createdAfter: null, createdBefore: null, limit: 1, after: null }
 // Bounded: the file size limit is reached long before.
 for (let next = 0; next < 20_000 && refused.length === 0; next += GROUP) {
   const group = Array.from({ length: GROUP }, (_, k) => invoice(next + k))
@@ -45,7 +47,7 @@ for (let next = 0; next < 20_000 && refused.length === 0; next += GROUP) {
   // Reads that answer a client, made while the group is in memory but not yet on disk. The last
   // of the group is refused whenever any of it is (no write follows a failed one).
   const last = group.at(-1)!.uuid
-  const peeks = [store.transact((tx) => tx.getInvoice(last)?.uuid), store.findInvoice(last).then((i) => i?.uuid)]
+  const peeks = [store.transact((tx) => tx.getInvoice(last)?.uuid), store.findInvoice(last).then((i) => i?.uuid), store.listInvoices('acme', newestOne, 0).then((r) => r.invoices[0]?.uuid)]
   const results = await Promise.allSettled(commits)
   for (const [k, result] of results.entries()) (result.status === 'fulfilled' ? acknowledged : refused).push(group[k]!.uuid)
   for (const peek of await Promise.allSettled(peeks)) if (peek.status === 'fulfilled' && peek.value === last) seenBeforeDurable.push(last)
@@ -60,6 +62,7 @@ const report = {
   read: await outcome(() => store.read((r) => r.getInvoice(lost)?.uuid)),
   has: await outcome(() => store.hasInvoice(lost)),
   find: await outcome(() => store.findInvoice(lost).then((i) => i?.uuid)),
+  list: await outcome(() => store.listInvoices('acme', newestOne, 0).then((r) => r.invoices.length)),
   retry: await outcome(() => store.transact((tx) => tx.getInvoice(lost)?.uuid ?? (tx.putInvoice(invoice(999_999)), 'put'))),
   isOpen: store.isOpen(),
   failed: failedCode,
