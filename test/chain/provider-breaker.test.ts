@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { ProviderError } from '../../src/chain/errors.ts'
 import { createRpcProvider, type BreakerStateName, type RpcProvider } from '../../src/chain/rpc-provider.ts'
 import { startAnvil, type Anvil } from '../support/anvil.ts'
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts'
+import { providerFailure } from '../support/provider-failure.ts'
 
 let anvil: Anvil
 let proxy: FaultProxy
@@ -35,29 +35,20 @@ function provider(retries = 0): { provider: RpcProvider; transitions: BreakerSta
   return { provider: p, transitions }
 }
 
-async function failure(call: Promise<unknown>): Promise<ProviderError> {
-  const error = await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  )
-  if (!(error instanceof ProviderError)) throw new Error(`expected a ProviderError, got ${String(error)}`)
-  return error
-}
-
 describe('a provider breaker (real calls through the fault proxy; only Date is faked)', () => {
   it('opens after 5 consecutive transient failures and then fails fast with no network call', async () => {
     vi.useFakeTimers({ toFake: ['Date'] })
     const { provider: p } = provider()
     proxy.setFault({ kind: 'status', status: 500 })
     for (let i = 1; i <= 4; i++) {
-      expect((await failure(p.getBlockNumber())).kind).toBe('transient')
+      expect((await providerFailure(p.getBlockNumber())).kind).toBe('transient')
       expect(p.status()).toMatchObject({ state: 'closed', consecutiveFailures: i })
     }
-    expect((await failure(p.getBlockNumber())).kind).toBe('transient')
+    expect((await providerFailure(p.getBlockNumber())).kind).toBe('transient')
     expect(p.status().state).toBe('open')
     expect(proxy.totalRequests()).toBe(5)
 
-    for (let i = 0; i < 10; i++) expect((await failure(p.getBlockNumber())).kind).toBe('circuit_open')
+    for (let i = 0; i < 10; i++) expect((await providerFailure(p.getBlockNumber())).kind).toBe('circuit_open')
     expect(proxy.totalRequests()).toBe(5)
     expect(p.status().halfOpenInMs).toBe(OPEN_MS)
     expect(p.status().lastError).toContain('HTTP 500')
@@ -67,11 +58,11 @@ describe('a provider breaker (real calls through the fault proxy; only Date is f
     vi.useFakeTimers({ toFake: ['Date'] })
     const { provider: p, transitions } = provider()
     proxy.setFault({ kind: 'down' })
-    for (let i = 0; i < 5; i++) await failure(p.getBlockNumber())
+    for (let i = 0; i < 5; i++) await providerFailure(p.getBlockNumber())
     proxy.setFault({ kind: 'none' })
 
     vi.setSystemTime(Date.now() + OPEN_MS - 1)
-    expect((await failure(p.getBlockNumber())).kind).toBe('circuit_open')
+    expect((await providerFailure(p.getBlockNumber())).kind).toBe('circuit_open')
     expect(proxy.totalRequests()).toBe(5)
 
     vi.setSystemTime(Date.now() + 1)
@@ -86,12 +77,12 @@ describe('a provider breaker (real calls through the fault proxy; only Date is f
     vi.useFakeTimers({ toFake: ['Date'] })
     const { provider: p, transitions } = provider()
     proxy.setFault({ kind: 'status', status: 429 })
-    for (let i = 0; i < 5; i++) await failure(p.getBlockNumber())
+    for (let i = 0; i < 5; i++) await providerFailure(p.getBlockNumber())
     vi.setSystemTime(Date.now() + OPEN_MS)
-    expect((await failure(p.getBlockNumber())).kind).toBe('transient')
+    expect((await providerFailure(p.getBlockNumber())).kind).toBe('transient')
     expect(p.status().state).toBe('open')
     expect(proxy.totalRequests()).toBe(6)
-    expect((await failure(p.getBlockNumber())).kind).toBe('circuit_open')
+    expect((await providerFailure(p.getBlockNumber())).kind).toBe('circuit_open')
     expect(proxy.totalRequests()).toBe(6)
     expect(transitions).toEqual(['open', 'half_open', 'open'])
   })
@@ -100,7 +91,7 @@ describe('a provider breaker (real calls through the fault proxy; only Date is f
     const { provider: p } = provider()
     for (const _ of [1, 2]) {
       proxy.setFault({ kind: 'status', status: 503 })
-      for (let i = 0; i < 4; i++) await failure(p.getBlockNumber())
+      for (let i = 0; i < 4; i++) await providerFailure(p.getBlockNumber())
       proxy.setFault({ kind: 'none' })
       await p.getBlockNumber()
     }
@@ -111,7 +102,7 @@ describe('a provider breaker (real calls through the fault proxy; only Date is f
     const { provider: p } = provider()
     for (const fault of [{ kind: 'garbage' }, { kind: 'status', status: 401 }, { kind: 'rpc-error', code: -32005, message: 'block range too large' }] as const) {
       proxy.setFault(fault)
-      for (let i = 0; i < 6; i++) expect((await failure(p.getBlockNumber())).kind).not.toBe('transient')
+      for (let i = 0; i < 6; i++) expect((await providerFailure(p.getBlockNumber())).kind).not.toBe('transient')
     }
     expect(p.status().state).toBe('closed')
   })
@@ -119,11 +110,11 @@ describe('a provider breaker (real calls through the fault proxy; only Date is f
   it('retries a transient failure with backoff, each attempt counting at the breaker', async () => {
     const { provider: p } = provider(2)
     proxy.setFault({ kind: 'status', status: 502 })
-    await failure(p.getBlockNumber())
+    await providerFailure(p.getBlockNumber())
     expect(proxy.totalRequests()).toBe(3)
     expect(p.status().consecutiveFailures).toBe(3)
     // The second call's second attempt is the fifth failure: the third attempt meets an open breaker.
-    expect((await failure(p.getBlockNumber())).kind).toBe('circuit_open')
+    expect((await providerFailure(p.getBlockNumber())).kind).toBe('circuit_open')
     expect(proxy.totalRequests()).toBe(5)
   })
 
@@ -131,7 +122,7 @@ describe('a provider breaker (real calls through the fault proxy; only Date is f
     const { provider: p } = provider()
     proxy.setFault({ kind: 'slow', delayMs: 5_000 })
     const started = performance.now()
-    const error = await failure(p.getBlockNumber())
+    const error = await providerFailure(p.getBlockNumber())
     expect(error.kind).toBe('transient')
     expect(error.message).toContain('timed out')
     expect(performance.now() - started).toBeLessThan(4_000)
@@ -149,7 +140,7 @@ describe('a provider breaker (real calls through the fault proxy; only Date is f
     const messages: string[] = []
     for (const fault of [{ kind: 'status', status: 500 }, { kind: 'garbage' }, { kind: 'down' }, { kind: 'rpc-error', code: -32000, message: `upstream ${secretUrl} failed` }] as const) {
       proxy.setFault(fault)
-      const error = await failure(p.getBlockNumber())
+      const error = await providerFailure(p.getBlockNumber())
       messages.push(error.message, String(error.cause ?? ''), JSON.stringify(p.status()))
     }
     for (const message of messages) {

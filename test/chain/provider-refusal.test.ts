@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { ProviderError } from '../../src/chain/errors.ts'
 import { createRpcProvider, type RpcProvider } from '../../src/chain/rpc-provider.ts'
 import { startAnvil, type Anvil } from '../support/anvil.ts'
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts'
+import { providerFailure } from '../support/provider-failure.ts'
 
 let anvil: Anvil
 let proxy: FaultProxy
@@ -32,22 +32,13 @@ function provider(): { provider: RpcProvider; changes: (string | null)[] } {
   return { provider: p, changes }
 }
 
-async function failure(call: Promise<unknown>): Promise<ProviderError> {
-  const error = await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  )
-  if (!(error instanceof ProviderError)) throw new Error(`expected a ProviderError, got ${String(error)}`)
-  return error
-}
-
 describe('a refused provider (real calls through the fault proxy in front of anvil)', () => {
   it('is refused with the reason when it answers HTTP 401, its breaker untouched, until a good answer', async () => {
     const { provider: p, changes } = provider()
     proxy.setFault({ kind: 'status', status: 401, body: 'unauthorized' })
-    for (let i = 0; i < 6; i++) expect((await failure(p.getBlockNumber())).kind).toBe('refused')
+    for (let i = 0; i < 6; i++) expect((await providerFailure(p.getBlockNumber())).kind).toBe('refused')
     expect(p.status()).toMatchObject({ state: 'closed', refused: 'HTTP 401 (eth_blockNumber)' })
-    expect((await failure(p.confirmChainId())).kind).toBe('refused')
+    expect((await providerFailure(p.confirmChainId())).kind).toBe('refused')
     expect(p.status().refused).toBe('HTTP 401 (eth_blockNumber, eth_chainId)')
 
     proxy.setFault({ kind: 'none' })
@@ -63,7 +54,7 @@ describe('a refused provider (real calls through the fault proxy in front of anv
     const { provider: p, changes } = provider()
     await p.confirmChainId()
     proxy.setFault({ kind: 'chain-id', chainId: 1 })
-    const error = await failure(p.confirmChainId())
+    const error = await providerFailure(p.confirmChainId())
     expect(error).toMatchObject({ kind: 'refused', code: 'RPC_REFUSED' })
     expect(error.message).toContain(`reports chain id 1, expected ${anvil.chainId}`)
     // Its other answers are fine, and do not clear the refusal.
@@ -79,19 +70,19 @@ describe('a refused provider (real calls through the fault proxy in front of anv
   it('is refused for an answer that is not JSON-RPC, and for a JSON-RPC method error', async () => {
     const { provider: p } = provider()
     proxy.setFault({ kind: 'garbage' })
-    await failure(p.getBlockNumber())
+    await providerFailure(p.getBlockNumber())
     expect(p.status().refused).toBe('answer is not valid JSON-RPC (eth_blockNumber)')
     proxy.setFault({ kind: 'rpc-error', code: -32601, message: 'the method eth_getBlockByNumber does not exist' })
-    await failure(p.getBlockHash(0))
+    await providerFailure(p.getBlockHash(0))
     expect(p.status().refused).toBe('answer is not valid JSON-RPC (eth_blockNumber); JSON-RPC error -32601: the method eth_getBlockByNumber does not exist (eth_getBlockByNumber)')
   })
 
   it('is not refused for transient failures (they are the breaker\'s)', async () => {
     const { provider: p, changes } = provider()
     proxy.setFault({ kind: 'status', status: 503 })
-    await failure(p.getBlockNumber())
+    await providerFailure(p.getBlockNumber())
     proxy.setFault({ kind: 'down' })
-    await failure(p.confirmChainId())
+    await providerFailure(p.confirmChainId())
     expect(p.status()).toMatchObject({ refused: null, consecutiveFailures: 2 })
     expect(changes).toEqual([])
   })

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startCli, waitForOutput, type CliResult } from '../support/cli.ts'
 import { apiClient, apiKeyOf, daemonDocument, startMerchantWorld, writeDaemonConfig, type MerchantWorld } from '../support/daemon-harness.ts'
+import { openInvoice } from '../support/invoice.ts'
 
 // Real faults only: the daemon is the real CLI in a child process; the full disk is a real file
 // size limit (the kernel's short writes, then EFBIG); the deleted journal is a real unlink.
@@ -145,21 +146,7 @@ describe('a journal deleted under the running daemon', () => {
 describe('a snapshot of the wrong shape', () => {
   it('stops `settleproof run` with exit 1 and one line naming the file and the first problem, no stack trace, and leaves the file as it was', async () => {
     const { configPath, storePath } = await configFor('bad-snapshot')
-    const invoice = {
-      uuid: 'b5c7e0a4-1d2e-4f3a-8b9c-0d1e2f3a4b5c',
-      merchantId: 'acme',
-      token: world.chain.token.address,
-      amount: 1000, // a number: amounts are decimal strings
-      receiveAddress: null,
-      payer: null,
-      expiresAt: null,
-      createdAt: '2026-01-01T00:00:00.000Z',
-      status: 'open',
-      requestHash: 'x',
-      settlement: null,
-      delivery: null,
-      reverted: [],
-    }
+    const invoice = { ...openInvoice({ token: world.chain.token.address }), amount: 1000 } // a number: amounts are decimal strings
     const content = JSON.stringify({ format: 'settleproof-store', version: 1, journalSeq: 0, chain: null, invoices: { [invoice.uuid]: invoice } })
     await mkdir(join(storePath, '..'), { recursive: true })
     await writeFile(storePath, content)

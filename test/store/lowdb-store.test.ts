@@ -8,6 +8,7 @@ import { initialChainState } from '../../src/chain/chain-state.ts'
 import { StoreCorruptError, StoreLockedError } from '../../src/store/errors.ts'
 import { emptyDocument } from '../../src/store/lowdb-document.ts'
 import { openLowdbStore, readLowdbStoreSnapshot } from '../../src/store/lowdb-store.ts'
+import { openInvoice } from '../support/invoice.ts'
 
 let dir: string
 let count = 0
@@ -188,21 +189,7 @@ describe('lowdb store', () => {
     }
   }, 90_000)
 
-  const invoice = {
-    uuid: 'b5c7e0a4-1d2e-4f3a-8b9c-0d1e2f3a4b5c',
-    merchantId: 'acme',
-    token: '0x5fbdb2315678afecb367f032d93f642f64180aa3',
-    amount: '1000',
-    receiveAddress: null,
-    payer: null,
-    expiresAt: null,
-    createdAt: '2026-01-01T00:00:00.000Z',
-    status: 'open',
-    requestHash: 'x',
-    settlement: null,
-    delivery: null,
-    reverted: [],
-  }
+  const invoice = openInvoice()
   const snapshot = (patch: (document: Record<string, any>) => void) => {
     const document: Record<string, any> = { ...emptyDocument(), chain: initialChainState(7, 1), invoices: { [invoice.uuid]: { ...invoice } } }
     patch(document)
