@@ -86,8 +86,8 @@ export async function startDaemon(parameters: StartDaemonParameters): Promise<Da
         else log.info('provider answers well again: refusal cleared')
       })
     }
-    const settlement = createSettlementHandler({ config })
     const outbox = createOutboxWorker({ config, store, logger, ...(parameters.random ? { random: parameters.random } : {}) })
+    const settlement = createSettlementHandler({ config, onNotificationsQueued: () => outbox.wake() })
     const settlementLog = logger.child({ component: 'settlement' })
     settlement.onOutcome((outcome) => {
       if (outcome.kind === 'duplicate') settlementLog.info({ tx_hash: outcome.log.txHash, block: outcome.log.blockNumber }, 'duplicate transfer dropped')
@@ -96,7 +96,6 @@ export async function startDaemon(parameters: StartDaemonParameters): Promise<Da
         if (outcome.kind === 'settled') settlementLog.info({ ...fields, invoice_uuid: outcome.invoiceUuid, providers: outcome.log.providers }, 'invoice settled')
         else if (outcome.kind === 'reverted') settlementLog.warn({ ...fields, invoice_uuid: outcome.invoiceUuid }, 'settlement reverted by a reorg: invoice reopened')
         else settlementLog.info(fields, 'payment matched no invoice: payment.unmatched')
-        outbox.wake()
       }
     })
     const reader = createChainReader({ config, providers, store, logger, handler: settlement.handler })

@@ -24,6 +24,8 @@ export type SettlementHandler = {
 export type CreateSettlementHandlerParameters = {
   config: Config
   now?: () => number
+  /** Called once after a commit that queued notifications: the outbox wakes on it instead of polling. */
+  onNotificationsQueued?: () => void
 }
 
 /**
@@ -137,7 +139,11 @@ export function createSettlementHandler(parameters: CreateSettlementHandlerParam
       const done: SettlementOutcome[] = []
       if (event.type === 'logs') onLogs(event, tx, done)
       else onReorg(event, tx, done)
-      return done.length === 0 ? undefined : () => done.forEach((outcome) => outcomes.emit(outcome))
+      if (done.length === 0) return undefined
+      return () => {
+        if (done.some((outcome) => outcome.kind !== 'duplicate')) parameters.onNotificationsQueued?.()
+        for (const outcome of done) outcomes.emit(outcome)
+      }
     },
   }
 }
