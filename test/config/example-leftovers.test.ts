@@ -17,7 +17,7 @@ describe('findExampleLeftovers', () => {
     ['a copied example value, nested in a list', { merchants: [{ webhook_secret: ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'] }] }, [{ path: 'merchants[0].webhook_secret[0]', message: 'still the example value from .env.example: set your own' }]],
     ['a placeholder marker in an edited value', { providers: [{ url: 'https://x/REPLACE_WITH_KEY/2' }] }, [{ path: 'providers[0].url', message: 'still a placeholder from the examples: set the real value' }]],
     ['a lower-case marker', { api_key: 'replace-with-a-long-random-token' }, [{ path: 'api_key', message: 'still a placeholder from the examples: set the real value' }]],
-    ['numbers and booleans are ignored', { port: 8787, on: true, none: null }, []],
+    ['numbers and booleans are ignored', { port: 9000, on: true, none: null }, []],
   ]
   for (const [label, config, expected] of cases) it(label, () => expect(findExampleLeftovers(config, examples)).toEqual(expected))
 })

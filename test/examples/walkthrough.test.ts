@@ -51,7 +51,7 @@ describe('the README walkthrough (examples/ and the CLI, as a newcomer runs them
     const serverPort = await freePort()
     const config = join(dir, 'skill.yaml')
     await copyFile(join(examples, 'local.skill.yaml'), config)
-    await writeFile(config, (await readFile(config, 'utf8')).replace('127.0.0.1:3000', `127.0.0.1:${receiverPort}`).replace('port: 8787', `port: ${serverPort}`))
+    await writeFile(config, (await readFile(config, 'utf8')).replace('127.0.0.1:3000', `127.0.0.1:${receiverPort}`).replace(/port: \d+/, `port: ${serverPort}`))
     const env = [...['RPC_URL_1', 'RPC_URL_2', 'RPC_URL_3', 'TOKEN', 'MERCHANT_ADDRESS'].map((key) => `${key}=${printed[key]}`), `ACME_WEBHOOK_SECRET=${SECRET}`, `ACME_API_KEY=${API_KEY}`]
     await writeFile(join(dir, '.env'), `${env.join('\n')}\n`)
 
