@@ -1,11 +1,11 @@
-import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import got from 'got'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { daemonDocument, eventually, merchantAddress, startTestDaemon, type DaemonUnderTest, startMerchantWorld, type MerchantWorld } from '../support/daemon-harness.ts'
 import type { ChainFixture } from '../support/reader-harness.ts'
 import type { WebhookReceiver } from '../support/webhook-receiver.ts'
-import { requireTool } from '../support/system-tool.ts'
+import { promtoolCheckMetrics } from '../support/system-tool.ts'
+import { sample } from '../support/metrics-text.ts'
 
 let world: MerchantWorld
 let chain: ChainFixture
@@ -44,12 +44,6 @@ const SPEC_METRICS = [
   'settleproof_reorgs_total',
 ]
 
-function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`)
-  const line = text.split('\n').find((l) => (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) && wanted.every((w) => l.includes(w)))
-  return line === undefined ? undefined : Number(line.split(' ').at(-1))
-}
-
 describe('/metrics', () => {
   it('exposes every SPEC metric with bounded labels, counts what happened, and passes promtool check metrics', async () => {
     const uuid = randomUUID()
@@ -77,15 +71,7 @@ describe('/metrics', () => {
     expect(text).not.toContain(uuid)
     expect(text).not.toMatch(/https?:\/\//)
 
-    const check = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-      const child = spawn(requireTool('promtool'), ['check', 'metrics'])
-      let output = ''
-      child.stdout.on('data', (c: Buffer) => (output += c))
-      child.stderr.on('data', (c: Buffer) => (output += c))
-      child.on('error', () => reject(new Error('promtool could not be run')))
-      child.on('close', (code) => resolve({ code, output }))
-      child.stdin.end(text)
-    })
+    const check = await promtoolCheckMetrics(text)
     expect(check.output).toBe('')
     expect(check.code).toBe(0)
   })

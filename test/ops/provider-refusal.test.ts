@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -7,6 +6,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { freePort } from '../support/anvil.ts'
 import { runCli } from '../support/cli.ts'
 import { daemonDocument, eventually, merchantAddress, startMerchantWorld, startTestDaemon, writeDaemonConfig, type DaemonUnderTest, type MerchantWorld } from '../support/daemon-harness.ts'
+import { promtoolCheckMetrics } from '../support/system-tool.ts'
+import { sample } from '../support/metrics-text.ts'
 
 let world: MerchantWorld
 let daemons: DaemonUnderTest[] = []
@@ -39,23 +40,6 @@ async function daemon(overrides: Record<string, unknown> = {}): Promise<DaemonUn
   const http = (path: string) => got(`http://127.0.0.1:${d.daemon.server.port}${path}`, { throwHttpErrors: false, retry: { limit: 0 } })
   return { ...d, configPath, http }
 }
-
-function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
-  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`)
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && wanted.every((w) => l.includes(w)))
-  return line === undefined ? undefined : Number(line.split(' ').at(-1))
-}
-
-const promtoolCheckMetrics = (text: string) =>
-  new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-    const child = spawn('promtool', ['check', 'metrics'])
-    let output = ''
-    child.stdout.on('data', (c: Buffer) => (output += c))
-    child.stderr.on('data', (c: Buffer) => (output += c))
-    child.on('error', () => reject(new Error('promtool is not installed: apt-get install prometheus')))
-    child.on('close', (code) => resolve({ code, output }))
-    child.stdin.end(text)
-  })
 
 type Invoice = { status: string; settlement: { providers: string[] } | null }
 

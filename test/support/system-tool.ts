@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process'
 import { accessSync, constants } from 'node:fs'
 import { delimiter, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -29,4 +30,17 @@ export function requireTool(command: string): string {
   const path = findTool(command)
   if (path === undefined) throw new Error(`${command} is missing: npm test fetches it first (node scripts/test-tools.ts); run that and read its output`)
   return path
+}
+
+/** `promtool check metrics` on a Prometheus exposition: what it printed and its exit code (promtool prints nothing when all is well). */
+export function promtoolCheckMetrics(text: string): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(requireTool('promtool'), ['check', 'metrics'])
+    let output = ''
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk))
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk))
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ code, output }))
+    child.stdin.end(text)
+  })
 }
