@@ -110,7 +110,12 @@ describe('lowdb store', () => {
       await exited
       const commits = [...out.matchAll(/committed (\d+)/g)].map((m) => Number(m[1]))
       if (commits.length > 0) acknowledged = Math.max(acknowledged, commits.at(-1)!)
-      const onDisk = (await readLowdbStoreSnapshot(path))!.chain!
+      const onDisk = (await readLowdbStoreSnapshot(path))?.chain ?? null
+      // Killed before its first commit (a slow start-up): nothing on disk, and nothing was acknowledged.
+      if (onDisk === null) {
+        expect(acknowledged).toBe(0)
+        continue
+      }
       expect(onDisk.checkpoint).toBeGreaterThanOrEqual(acknowledged)
       expect(onDisk.blocks[0]!.number).toBe(onDisk.checkpoint)
     }
