@@ -6,6 +6,7 @@ import { initialChainState } from '../../src/chain/chain-state.ts'
 import { StoreCorruptError, StoreWriteError } from '../../src/store/errors.ts'
 import { journalLine } from '../../src/store/journal.ts'
 import { openLowdbStore } from '../../src/store/lowdb-store.ts'
+import { errorOf } from '../support/error-of.ts'
 
 let dir: string
 let count = 0
@@ -39,15 +40,7 @@ async function crashedWithThreeCommits(): Promise<{ path: string; journal: Buffe
   return { path, journal, lastLineAt: journal.subarray(0, -1).lastIndexOf(0x0a) + 1 }
 }
 
-async function openError(path: string): Promise<unknown> {
-  return openLowdbStore({ path }).then(
-    async (store) => {
-      await store.close()
-      return undefined
-    },
-    (error: unknown) => error,
-  )
-}
+const openError = (path: string) => errorOf(openLowdbStore({ path }), (store) => store.close())
 
 describe('journal records', () => {
   it('refuses a flipped byte in the last complete line (an acknowledged commit), naming the file and the byte, and leaves the file byte for byte', async () => {

@@ -9,6 +9,7 @@ import { StoreCorruptError, StoreLockedError } from '../../src/store/errors.ts'
 import { emptyDocument } from '../../src/store/lowdb-document.ts'
 import { openLowdbStore, readLowdbStoreSnapshot } from '../../src/store/lowdb-store.ts'
 import { openInvoice } from '../support/invoice.ts'
+import { errorOf } from '../support/error-of.ts'
 
 let dir: string
 let count = 0
@@ -76,10 +77,7 @@ describe('lowdb store', () => {
     it(`stops with a clear message on ${label} and never overwrites it`, async () => {
       const path = fresh()
       await writeFile(path, content)
-      const error = await openLowdbStore({ path }).then(
-        () => undefined,
-        (e: unknown) => e,
-      )
+      const error = await errorOf(openLowdbStore({ path }), (store) => store.close())
       expect(error).toBeInstanceOf(StoreCorruptError)
       expect((error as Error).message).toContain(reason)
       expect((error as Error).message).toContain('left untouched')
@@ -209,10 +207,7 @@ describe('lowdb store', () => {
     it(`refuses a snapshot with ${label}, naming the file and where, and never rewrites it`, async () => {
       const path = fresh()
       await writeFile(path, content)
-      const error = await openLowdbStore({ path }).then(
-        () => undefined,
-        (e: unknown) => e,
-      )
+      const error = await errorOf(openLowdbStore({ path }), (store) => store.close())
       expect(error).toBeInstanceOf(StoreCorruptError)
       expect((error as Error).message).toContain(`store ${path} is unreadable (${problem}`)
       expect(await readFile(path, 'utf8')).toBe(content)

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { StoreLockedError } from '../../src/store/errors.ts'
 import { acquireWriterLock } from '../../src/store/writer-lock.ts'
 import { waitForOutput, type CliResult } from '../support/cli.ts'
+import { errorOf } from '../support/error-of.ts'
 
 const HOLDER = fileURLToPath(new URL('../support/lock-holder.ts', import.meta.url))
 
@@ -38,14 +39,7 @@ function lockHolder(mode: 'hold' | 'wait', path: string) {
   return { child, output, exited }
 }
 
-const refusal = (path: string) =>
-  acquireWriterLock(path).then(
-    async (lock) => {
-      await lock.release()
-      return undefined
-    },
-    (error: unknown) => error,
-  )
+const refusal = (path: string) => errorOf(acquireWriterLock(path), (lock) => lock.release())
 
 describe('writer lock (real child processes and signals)', () => {
   it('refuses a second process while the owner lives, naming its pid, and frees the lock when the owner is SIGKILLed', async () => {
