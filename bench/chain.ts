@@ -1,7 +1,7 @@
 import type { Address, Hex } from 'viem'
-import { startAnvil, type Anvil } from '../test/support/anvil.ts'
-import { startFaultProxy, type FaultProxy } from '../test/support/fault-proxy.ts'
-import { deployToken, tokenAbi, type TestToken } from '../test/support/token.ts'
+import { startAnvil, type Anvil } from '../src/demo/anvil.ts'
+import { startFaultProxy, type FaultProxy } from '../src/demo/fault-proxy.ts'
+import { deployToken, tokenAbi, type TestToken } from '../src/demo/token.ts'
 
 /** One payment the benchmark made: an invoice will exist for each. */
 export type Payment = { to: Address; amount: string; merchant: 'acme' | 'globex' }

@@ -1,7 +1,7 @@
 // The merchants' endpoint for the benchmarks, in its own process so that verifying signatures
 // does not compete with the measured system for its event loop. It verifies every request with
-// the standardwebhooks library (test/support/webhook-receiver.ts) and answers over IPC.
-import { startWebhookReceiver } from '../test/support/webhook-receiver.ts'
+// the standardwebhooks library (src/demo/webhook-receiver.ts) and answers over IPC.
+import { startWebhookReceiver } from '../src/demo/webhook-receiver.ts'
 
 type Command = { secrets: Record<string, string> } | { stats: true; since?: number } | { reset: true } | { stop: true }
 

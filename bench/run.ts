@@ -197,7 +197,7 @@ log(`done: bench/results.json${only.length === 0 ? ', bench/results.md' : ''}`)
 
 /** More blocks on the same chain, for the history scenario: their payments join `chain.payments`. */
 async function prepareHistorySegment(chain: BenchChain): Promise<{ fromBlock: number }> {
-  const { tokenAbi } = await import('../test/support/token.ts')
+  const { tokenAbi } = await import('../src/demo/token.ts')
   const recipients = [chain.addresses.acme[0]!, chain.addresses.globex[0]!, chain.addresses.acme[1]!, chain.addresses.globex[1]!]
   const fromBlock = Number(await chain.anvil.client.getBlockNumber()) + 1
   const nonce = await chain.anvil.client.getTransactionCount({ address: chain.payer })

@@ -11,8 +11,8 @@ import { spawn } from 'node:child_process'
 import { parseArgs } from 'node:util'
 import { createTestClient, http, publicActions, walletActions, type Address } from 'viem'
 import { foundry } from 'viem/chains'
-import { anvilBinary } from '../test/support/anvil.ts'
-import { tokenAbi } from '../test/support/token.ts'
+import { anvilBinary } from '../src/demo/anvil.ts'
+import { tokenAbi } from '../src/demo/token.ts'
 import artifact from '../contracts/TestToken.json' with { type: 'json' }
 
 const { values } = parseArgs({ options: { port: { type: 'string', default: '8545' } } })

@@ -7,7 +7,10 @@ import type { Address } from 'viem'
 import { parseConfig } from '../../config/load.ts'
 import { silentLogger } from '../../ops/logger.ts'
 import { startDaemon } from '../../daemon.ts'
-import { SettleProofError } from '../../errors.ts'
+import { startAnvil } from '../../demo/anvil.ts'
+import { startFaultProxy } from '../../demo/fault-proxy.ts'
+import { deployToken } from '../../demo/token.ts'
+import { startWebhookReceiver } from '../../demo/webhook-receiver.ts'
 import { EXIT, type ExitCode } from '../exit-codes.ts'
 
 export const demoHelp = `Usage: settleproof demo
@@ -26,15 +29,6 @@ const secretOf = (name: string) => `whsec_${Buffer.from(`settleproof-demo-secret
 
 /** `settleproof demo`. */
 export async function demo(out: NodeJS.WritableStream = process.stdout): Promise<ExitCode> {
-  // The fixtures the tests use, loaded only here: a production image has no anvil.
-  const [{ startAnvil }, { deployToken }, { startFaultProxy }, { startWebhookReceiver }] = await Promise.all([
-    import('../../../test/support/anvil.ts'),
-    import('../../../test/support/token.ts'),
-    import('../../../test/support/fault-proxy.ts'),
-    import('../../../test/support/webhook-receiver.ts'),
-  ]).catch((error: unknown) => {
-    throw new SettleProofError('DEMO_UNAVAILABLE', `the demo needs the development install (npm install in a checkout): ${(error as Error).message}`)
-  })
   const say = (line: string) => out.write(`${line}\n`)
   const dir = await mkdtemp(join(tmpdir(), 'settleproof-demo-'))
   const cleanup: (() => Promise<unknown>)[] = [() => rm(dir, { recursive: true, force: true })]
