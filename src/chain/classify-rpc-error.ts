@@ -24,6 +24,12 @@ export type RpcFailureFacts = {
   malformed?: boolean
   /** The answer was larger than the client accepts (viem's 10 MiB limit): too many logs for one call. */
   bodyTooLarge?: boolean
+  /**
+   * The eth_getLogs span, in blocks, that the provider's error says it serves (narrower than
+   * the refused one); see `stated-span.ts`. A stated limit is a "range too large" answer
+   * whatever its wording or code (thirdweb's comes as -32602 invalid params).
+   */
+  statedSpan?: number
 }
 
 /**
@@ -41,13 +47,20 @@ function isServerErrorCode(code: number): boolean {
   return code === -32603 || (code <= -32000 && code >= -32099)
 }
 
+/** HTTP 408, 425 and 429: the server asks the client to try again later. */
+function isTryLaterStatus(status: number | undefined): boolean {
+  return status === 408 || status === 425 || status === 429
+}
+
 export function classifyRpcError(facts: RpcFailureFacts): RpcErrorKind {
   if (facts.bodyTooLarge) return 'range_too_large'
   if (facts.rpcMessage !== undefined && NOT_YET_OR_RATE_LIMITED.test(facts.rpcMessage)) return 'transient'
+  // A "slow down" status decides over a limit read from its body (a rate-limit page may say "limited to a 25 …").
+  if (facts.statedSpan !== undefined && !isTryLaterStatus(facts.httpStatus)) return 'range_too_large'
   if (facts.rpcMessage !== undefined && RANGE_TOO_LARGE.test(facts.rpcMessage)) return 'range_too_large'
   if (facts.timedOut || facts.network) return 'transient'
   if (facts.httpStatus !== undefined) {
-    if (facts.httpStatus === 408 || facts.httpStatus === 425 || facts.httpStatus === 429 || facts.httpStatus >= 500) return 'transient'
+    if (isTryLaterStatus(facts.httpStatus) || facts.httpStatus >= 500) return 'transient'
     if (facts.httpStatus === 413) return 'range_too_large'
     return 'refused'
   }

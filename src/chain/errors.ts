@@ -20,13 +20,20 @@ export class ProviderError extends SettleProofError {
   readonly kind: RpcErrorKind | 'circuit_open'
   /** What went wrong, without the provider and method (a refusal shows it as its reason). */
   readonly reason: string
+  /**
+   * For `range_too_large`: the eth_getLogs span, in blocks, the provider's own error says it
+   * serves, when it says one (read where the error was classified, kept as a plain number so
+   * the library error need not be). The reader narrows to it instead of halving.
+   */
+  readonly statedSpan: number | undefined
 
-  constructor(provider: string, method: string, kind: RpcErrorKind | 'circuit_open', reason: string) {
+  constructor(provider: string, method: string, kind: RpcErrorKind | 'circuit_open', reason: string, statedSpan?: number) {
     super(PROVIDER_ERROR_CODES[kind], `provider ${provider}: ${method} failed: ${reason}`)
     this.provider = provider
     this.method = method
     this.kind = kind
     this.reason = reason
+    this.statedSpan = statedSpan
   }
 }
 

@@ -22,13 +22,16 @@ export function spanOf(range: BlockRange): number {
 }
 
 /**
- * A provider's span after it refused `refused` as too large: half of it, at least one block,
- * and always narrower than the refused span, so splitting a refused piece always makes
- * progress. (Some providers state their limit in the error text; it is not parsed: halving
- * reaches any limit in log2(max_block_range) refusals, once, and the limit is remembered.)
+ * A provider's span after it refused `refused` as too large: the span its error stated
+ * (`statedSpan`, read from its own words by `stated-span.ts`) when it stated one narrower than
+ * the refused piece, so one refusal reaches its limit; otherwise half of the refused span, at
+ * least one block (an unknown wording reaches any limit in log2(max_block_range) refusals).
+ * Always narrower than the refused span, so splitting a refused piece always makes progress.
  */
-export function spanAfterRefusal(refused: BlockRange): number {
-  return Math.max(1, Math.floor(spanOf(refused) / 2))
+export function spanAfterRefusal(refused: BlockRange, statedSpan?: number): number {
+  const refusedSpan = spanOf(refused)
+  if (statedSpan !== undefined && Number.isInteger(statedSpan) && statedSpan >= 1 && statedSpan < refusedSpan) return statedSpan
+  return Math.max(1, Math.floor(refusedSpan / 2))
 }
 
 /**
@@ -68,8 +71,8 @@ export type ProviderSpans = {
   /**
    * `provider`'s transfer logs for `filter`, read in pieces no wider than its span limit and
    * joined in block order, so its answer compares with the others' whole-range answers. A
-   * piece it refuses as too large is split again at its narrowed limit; only a one-block
-   * piece refused fails the read.
+   * piece it refuses as too large is split again at its narrowed limit (the span it stated,
+   * else half); only a one-block piece refused fails the read.
    */
   getTransferLogs(provider: RpcProvider, filter: TransferFilter): Promise<ObservedLog[]>
   /** Each provider's span limit (`maxBlockRange` for a provider that never refused). */
@@ -91,8 +94,8 @@ export function createProviderSpans(parameters: CreateProviderSpansParameters): 
   const pieceLimits = new Map<string, LimitFunction>()
   const limitOf = (name: string) => state.get(name) ?? { span: maxBlockRange, readsSinceRefusal: 0 }
 
-  function refuse(name: string, refused: BlockRange): number {
-    const span = Math.min(limitOf(name).span, spanAfterRefusal(refused))
+  function refuse(name: string, refused: BlockRange, statedSpan: number | undefined): number {
+    const span = Math.min(limitOf(name).span, spanAfterRefusal(refused, statedSpan))
     state.set(name, { span, readsSinceRefusal: 0 })
     onNarrowed?.({ provider: name, refused, span })
     return span
@@ -112,7 +115,7 @@ export function createProviderSpans(parameters: CreateProviderSpansParameters): 
         read.failed ??= error
         throw error
       }
-      const span = refuse(read.provider.name, piece)
+      const span = refuse(read.provider.name, piece, error.statedSpan)
       const parts = await Promise.all(splitRange(piece, span).map((part) => readPiece(read, part)))
       return parts.flat()
     }

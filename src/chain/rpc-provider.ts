@@ -5,6 +5,7 @@ import { classifyRpcError, type RpcErrorKind, type RpcFailureFacts } from './cla
 import { ProviderError } from './errors.ts'
 import { TRANSFER_TOPIC, normalizeLog, type ObservedLog } from './log.ts'
 import { createProviderPolicy } from './provider-policy.ts'
+import type { BlockRange } from './quorum-head.ts'
 import { rpcFailureFacts } from './rpc-failure-facts.ts'
 import { redactText, urlSecrets } from '../ops/redact.ts'
 
@@ -102,11 +103,13 @@ export function createRpcProvider(parameters: CreateRpcProviderParameters): RpcP
   breaker.onStateChange((state) => stateChanges.emit(STATE_NAMES[state]))
 
   const secrets = urlSecrets(provider.url)
-  const toProviderError = (method: RpcMethod, error: unknown): ProviderError => {
+  /** `range`: the eth_getLogs span asked for, so a "too large" answer's stated span can be read. */
+  const toProviderError = (method: RpcMethod, error: unknown, range?: BlockRange): ProviderError => {
     if (error instanceof ProviderError) return error
     if (error instanceof BlockNotFoundError) return new ProviderError(name, method, 'transient', 'block not found (the node is behind its own head)')
-    const facts = rpcFailureFacts(error)
-    return new ProviderError(name, method, classifyRpcError(facts), describeFacts(facts, secrets))
+    const facts = rpcFailureFacts(error, range)
+    const kind = classifyRpcError(facts)
+    return new ProviderError(name, method, kind, describeFacts(facts, secrets), kind === 'range_too_large' ? facts.statedSpan : undefined)
   }
 
   async function call<T>(method: RpcMethod, fn: () => Promise<T>): Promise<T> {
@@ -189,17 +192,21 @@ export function createRpcProvider(parameters: CreateRpcProviderParameters): RpcP
       call('eth_getLogs', async () => {
         // The raw request: viem would decode every log of every provider, and only the agreed
         // ones are worth decoding (once, after the quorum).
-        const raw: unknown = await client.request({
-          method: 'eth_getLogs',
-          params: [
-            {
-              address: [...filter.tokens],
-              topics: encodeEventTopics({ abi: [TRANSFER_EVENT], eventName: 'Transfer', args: { to: [...filter.recipients] } }),
-              fromBlock: toHex(filter.fromBlock),
-              toBlock: toHex(filter.toBlock),
-            },
-          ],
-        })
+        const raw: unknown = await client
+          .request({
+            method: 'eth_getLogs',
+            params: [
+              {
+                address: [...filter.tokens],
+                topics: encodeEventTopics({ abi: [TRANSFER_EVENT], eventName: 'Transfer', args: { to: [...filter.recipients] } }),
+                fromBlock: toHex(filter.fromBlock),
+                toBlock: toHex(filter.toBlock),
+              },
+            ],
+          })
+          .catch((error: unknown) => {
+            throw toProviderError('eth_getLogs', error, filter)
+          })
         if (!Array.isArray(raw)) throw new ProviderError(name, 'eth_getLogs', 'refused', 'answer is not a list of logs')
         return raw.map((entry) => {
           const log = normalizeLog(entry)

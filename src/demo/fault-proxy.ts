@@ -17,8 +17,11 @@ export type Fault = (
   | { kind: 'garbage' }
   /** HTTP 200 with a JSON-RPC error. */
   | { kind: 'rpc-error'; code: number; message: string }
-  /** eth_getLogs spans wider than `maxSpan` blocks get a "range too large" JSON-RPC error. */
-  | { kind: 'range-limit'; maxSpan: number }
+  /**
+   * eth_getLogs spans wider than `maxSpan` blocks get a "range too large" JSON-RPC error,
+   * worded as `wording` says (default `unstated`: a message that names no usable span).
+   */
+  | { kind: 'range-limit'; maxSpan: number; wording?: RangeLimitWording }
   /** eth_blockNumber reports a head this many blocks behind: a lagging provider. */
   | { kind: 'lag'; blocks: number }
   /** eth_chainId reports another chain. */
@@ -27,12 +30,39 @@ export type Fault = (
   | { kind: 'lie'; lie: 'amount' | 'fabricate' | 'omit' | 'block-hash' }
 ) & { methods?: string[] }
 
+/**
+ * How a `range-limit` fault words its refusal: `unstated` names no span the reader can use;
+ * the others are real providers' wordings that state the limit, each meaning `maxSpan` blocks
+ * the way that provider means it (QuickNode's and thirdweb's numbers are toBlock − fromBlock).
+ */
+export type RangeLimitWording = 'unstated' | 'alchemy' | 'infura' | 'quicknode' | 'thirdweb'
+
+/** A refusal as a provider of that `wording` answers it: HTTP status, JSON-RPC code and message. */
+export function rangeLimitRefusal(wording: RangeLimitWording, refused: { fromBlock: bigint; toBlock: bigint }, maxSpan: number): { status: number; code: number; message: string } {
+  const span = refused.toBlock - refused.fromBlock + 1n
+  const fits = `[0x${refused.fromBlock.toString(16)}, 0x${(refused.fromBlock + BigInt(maxSpan) - 1n).toString(16)}]`
+  switch (wording) {
+    case 'unstated':
+      return { status: 200, code: -32005, message: `block range too large: ${span} > ${maxSpan}` }
+    case 'alchemy':
+      return { status: 200, code: -32600, message: `You can make eth_getLogs requests with up to a ${maxSpan} block range. Based on your parameters, this block range should work: ${fits}` }
+    case 'infura':
+      return { status: 200, code: -32005, message: `query returned more than 10000 results. Try with this block range ${fits}.` }
+    case 'quicknode':
+      return { status: 413, code: -32614, message: `eth_getLogs is limited to a ${(maxSpan - 1).toLocaleString('en-US')} range` }
+    case 'thirdweb':
+      return { status: 200, code: -32602, message: `Maximum allowed number of requested blocks is ${maxSpan - 1}` }
+  }
+}
+
 /** A JSON-RPC proxy in front of anvil that the tests own, one per provider. */
 export type FaultProxy = {
   url: string
   /** Requests received, by JSON-RPC method, faulted or not. */
   readonly requests: Map<string, number>
   totalRequests(method?: string): number
+  /** eth_getLogs requests a `range-limit` fault refused as too large. */
+  rangeRefusals(): number
   setFault(fault: Fault): void
   resetCounts(): void
   /** Requests held back by a `slow` or `hang` fault and not answered yet (a request the client gave up on is no longer held). */
@@ -45,6 +75,7 @@ const FAKE_HASH = `0x${'ee'.repeat(32)}`
 export async function startFaultProxy(upstream: string, initial: Fault = { kind: 'none' }): Promise<FaultProxy> {
   let fault = initial
   const requests = new Map<string, number>()
+  let rangeRefusals = 0
   const sockets = new Set<Socket>()
   const timers = new Set<NodeJS.Timeout>()
   const hung = new Set<ServerResponse>()
@@ -90,9 +121,11 @@ export async function startFaultProxy(upstream: string, initial: Fault = { kind:
       case 'range-limit':
         if (method === 'eth_getLogs') {
           const filter = (call.params?.[0] ?? {}) as { fromBlock?: string; toBlock?: string }
-          const span = Number(BigInt(filter.toBlock ?? '0x0') - BigInt(filter.fromBlock ?? '0x0')) + 1
-          if (span > active.maxSpan) {
-            return reply(200, JSON.stringify({ jsonrpc: '2.0', id: call.id, error: { code: -32005, message: `block range too large: ${span} > ${active.maxSpan}` } }))
+          const refused = { fromBlock: BigInt(filter.fromBlock ?? '0x0'), toBlock: BigInt(filter.toBlock ?? '0x0') }
+          if (refused.toBlock - refused.fromBlock + 1n > BigInt(active.maxSpan)) {
+            rangeRefusals++
+            const { status, code, message } = rangeLimitRefusal(active.wording ?? 'unstated', refused, active.maxSpan)
+            return reply(status, JSON.stringify({ jsonrpc: '2.0', id: call.id, error: { code, message } }))
           }
         }
         break
@@ -143,11 +176,13 @@ export async function startFaultProxy(upstream: string, initial: Fault = { kind:
     url: `http://127.0.0.1:${address.port}`,
     requests,
     totalRequests: (method) => (method === undefined ? [...requests.values()].reduce((a, b) => a + b, 0) : (requests.get(method) ?? 0)),
+    rangeRefusals: () => rangeRefusals,
     setFault(next) {
       fault = next
     },
     resetCounts() {
       requests.clear()
+      rangeRefusals = 0
     },
     held: () => timers.size + hung.size,
     close: () =>

@@ -93,6 +93,18 @@ describe('classifyRpcError', () => {
     ['range wording alongside a 503 status', { httpStatus: 503, rpcMessage: 'Log response size exceeded' }, 'range_too_large'],
   ]
 
+  // A span read from the provider's words (`statedSpan`, see stated-span.ts) makes the answer a
+  // range complaint whatever its code or wording, except when the provider says "slow down".
+  const stated: Row[] = [
+    ['thirdweb: a stated limit under -32602 invalid params', { rpcCode: -32602, rpcMessage: 'Maximum allowed number of requested blocks is 1000', statedSpan: 1_001 }, 'range_too_large'],
+    ['a stated limit under a refused code', { rpcCode: -32601, rpcMessage: 'Max range: 3500', statedSpan: 3_500 }, 'range_too_large'],
+    ['a stated limit in the body of an HTTP 400', { httpStatus: 400, statedSpan: 10_001 }, 'range_too_large'],
+    ['a stated limit in the body of an HTTP 503', { httpStatus: 503, statedSpan: 10_001 }, 'range_too_large'],
+    ['a stated-looking number in an HTTP 429 body is a rate limit', { httpStatus: 429, statedSpan: 26 }, 'transient'],
+    ['a stated-looking number in an HTTP 408 body', { httpStatus: 408, statedSpan: 26 }, 'transient'],
+    ['a stated-looking number in a rate-limit message', { rpcCode: -32005, rpcMessage: 'your plan is limited to a 25 requests per second rate limit', statedSpan: 26 }, 'transient'],
+  ]
+
   const notRange: Row[] = [
     // Words near the patterns that must not trigger a halving.
     ['"range" alone does not mean too large', { rpcCode: -32000, rpcMessage: 'out of range' }, 'transient'],
@@ -114,6 +126,7 @@ describe('classifyRpcError', () => {
     ['HTTP statuses', http],
     ['JSON-RPC error codes', jsonRpc],
     ['"range too large" wordings', rangeTooLarge],
+    ['a span the provider stated', stated],
     ['messages that are not about the range', notRange],
     ['everything else', other],
   ])('%s', (_, rows) => {
@@ -123,7 +136,7 @@ describe('classifyRpcError', () => {
   })
 
   it('covers every kind at least once in the tables', () => {
-    const kinds = new Set([...transport, ...http, ...jsonRpc, ...rangeTooLarge, ...notRange, ...other].map(([, , kind]) => kind))
+    const kinds = new Set([...transport, ...http, ...jsonRpc, ...rangeTooLarge, ...stated, ...notRange, ...other].map(([, , kind]) => kind))
     expect([...kinds].sort()).toEqual(['range_too_large', 'refused', 'transient'])
   })
 

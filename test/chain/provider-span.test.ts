@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { readRangeSpan, spanAfterRead, spanAfterRefusal, splitRange, SPAN_REGROW_READS, type SpanLimit } from '../../src/chain/provider-span.ts'
+import { statedSpan } from '../../src/chain/stated-span.ts'
+import { REFUSED_PIECE, STATED_REFUSALS, UNSTATED_REFUSALS } from '../support/range-refusals.ts'
 
 describe('spanAfterRefusal', () => {
   it('halves the refused span', () => {
@@ -40,6 +42,47 @@ describe('spanAfterRefusal', () => {
     }
     expect(span).toBe(1)
     expect(refusals).toBe(Math.floor(Math.log2(2_000)))
+  })
+})
+
+describe('spanAfterRefusal when the provider states its span', () => {
+  // The provider's words, read as its error is classified, then the pure decision.
+  const after = (refusal: { rpcCode?: number; message: string }) => spanAfterRefusal(REFUSED_PIECE, statedSpan(refusal, REFUSED_PIECE))
+
+  it.each(STATED_REFUSALS)('$family: the stated $span blocks in one refusal', (refusal) => {
+    expect(after(refusal)).toBe(refusal.span)
+  })
+
+  it.each(UNSTATED_REFUSALS)('$family: half', (refusal) => {
+    expect(after(refusal)).toBe(25_000)
+  })
+
+  const table: { name: string; refused: [number, number]; stated: number | undefined; expected: number }[] = [
+    { name: 'a stated span narrower than the refused piece is taken', refused: [1, 100], stated: 7, expected: 7 },
+    { name: 'one block less than the refused piece is still narrower', refused: [1, 100], stated: 99, expected: 99 },
+    { name: 'a stated span of one block is taken', refused: [1, 100], stated: 1, expected: 1 },
+    { name: 'no stated span: half', refused: [1, 100], stated: undefined, expected: 50 },
+    { name: 'a stated span as wide as the refused piece: half (it refused that)', refused: [1, 100], stated: 100, expected: 50 },
+    { name: 'a stated span wider than the refused piece: half', refused: [1, 100], stated: 2_000, expected: 50 },
+    { name: 'a stated span of zero: half', refused: [1, 100], stated: 0, expected: 50 },
+    { name: 'a negative stated span: half', refused: [1, 100], stated: -5, expected: 50 },
+    { name: 'a fractional stated span: half', refused: [1, 100], stated: 7.5, expected: 50 },
+    { name: 'NaN: half', refused: [1, 100], stated: Number.NaN, expected: 50 },
+  ]
+  for (const row of table) {
+    it(row.name, () => {
+      expect(spanAfterRefusal({ fromBlock: row.refused[0], toBlock: row.refused[1] }, row.stated)).toBe(row.expected)
+    })
+  }
+
+  it('is always narrower than the refused span (unless it was one block), whatever is stated', () => {
+    for (let span = 1; span <= 64; span++) {
+      for (const stated of [undefined, 0, 1, span - 1, span, span + 1, 1_000]) {
+        const next = spanAfterRefusal({ fromBlock: 500, toBlock: 500 + span - 1 }, stated)
+        expect(next).toBeGreaterThanOrEqual(1)
+        if (span > 1) expect(next).toBeLessThan(span)
+      }
+    }
   })
 })
 
