@@ -40,7 +40,7 @@ const NOT_YET_OR_RATE_LIMITED =
   /beyond (the )?(current )?head|ahead of|not (yet )?(processed|synced)|header not found|unknown block|rate.?limit|too many requests|requests? (per|limit)|limit of requests|capacity/i
 
 const RANGE_TOO_LARGE =
-  /block range|range (is )?too (large|wide|big)|exceed(s|ed)? (the )?(max(imum)?|limit)|more than \d+ (results|logs)|too many (results|logs|blocks)|response size|max(imum)? (block )?range|query timeout exceeded|limit exceeded.*range|is limited to (a )?[\d,]+ (block )?range|range (limit|is limited)/i
+  /block range|range (is )?too (large|wide|big)|exceed(s|ed)? (the )?(max(imum)?|limit)|more than \d+ (results|logs)|too many (results|logs|blocks)|response size|max(imum)? (block )?range|query timeout exceeded|limit exceeded.*range|is limited to (a )?[\d,]+ (block )?range|range (limit|is limited)|number of requested blocks|at most [\d,]+ blocks|blocks distance/i
 
 /** -32603 (internal error) and the -32000..-32099 server-error band mean "the node had a problem". */
 function isServerErrorCode(code: number): boolean {

@@ -86,6 +86,12 @@ describe('classifyRpcError', () => {
     ['geth/Infura: query timeout exceeded (-32005)', { rpcCode: -32005, rpcMessage: 'query timeout exceeded' }, 'range_too_large'],
     ['limit exceeded naming the range', { rpcCode: -32005, rpcMessage: 'limit exceeded: reduce the block range' }, 'range_too_large'],
     ['upper-case wording', { rpcCode: -32000, rpcMessage: 'BLOCK RANGE IS TOO WIDE' }, 'range_too_large'],
+    // Wordings getLogsRetryHelper states a span from; when the stated span was not narrower than
+    // the refused piece (a provider that counts its limit one block differently), the words alone
+    // must still say "range too large" (thirdweb's -32602 would otherwise refuse the provider).
+    ['thirdweb without a stated span (-32602)', { rpcCode: -32602, rpcMessage: 'Maximum allowed number of requested blocks is 1000' }, 'range_too_large'],
+    ['Coinbase without a stated span (-32602)', { rpcCode: -32602, rpcMessage: 'please limit the query to at most 1000 blocks' }, 'range_too_large'],
+    ['Ankr TAC without a stated span (-32602)', { rpcCode: -32602, rpcMessage: 'maximum [from, to] blocks distance: 2000' }, 'range_too_large'],
     ['range wording with a refused-looking code', { rpcCode: -32601, rpcMessage: 'query returned more than 10000 results' }, 'range_too_large'],
     ['range wording without a code', { rpcMessage: 'query returned more than 10000 results' }, 'range_too_large'],
     // The range wording wins over the transport facts: the provider did answer.
