@@ -38,7 +38,7 @@ export type Fault = (
 export type RangeLimitWording = 'unstated' | 'alchemy' | 'infura' | 'quicknode' | 'thirdweb'
 
 /** A refusal as a provider of that `wording` answers it: HTTP status, JSON-RPC code and message. */
-export function rangeLimitRefusal(wording: RangeLimitWording, refused: { fromBlock: bigint; toBlock: bigint }, maxSpan: number): { status: number; code: number; message: string } {
+function rangeLimitRefusal(wording: RangeLimitWording, refused: { fromBlock: bigint; toBlock: bigint }, maxSpan: number): { status: number; code: number; message: string } {
   const span = refused.toBlock - refused.fromBlock + 1n
   const fits = `[0x${refused.fromBlock.toString(16)}, 0x${(refused.fromBlock + BigInt(maxSpan) - 1n).toString(16)}]`
   switch (wording) {
