@@ -22,7 +22,7 @@ it('detects an anvil_reorg below the checkpoint, rolls back to the fork point, r
     const vanishing = await chain.token.transfer(chain.payer, merchant, 12n)
     const rawMoved = (await chain.anvil.client.request({ method: 'eth_getRawTransactionByHash' as never, params: [moved] as never })) as Hex
     await readUntilCaughtUp(r.reader)
-    const checkpointBefore = r.store.read((s) => s.getChainState())!.checkpoint
+    const checkpointBefore = (await r.store.read((s) => s.getChainState()))!.checkpoint
     const keptBlock = Number((await chain.anvil.client.getTransactionReceipt({ hash: kept })).blockNumber)
     expect(acceptedLogs(r.events).map((log) => log.txHash)).toEqual(expect.arrayContaining([kept, vanishing, moved]))
 
@@ -41,7 +41,7 @@ it('detects an anvil_reorg below the checkpoint, rolls back to the fork point, r
     if (outcome.kind !== 'reorg') throw new Error('unreachable')
     expect(outcome.forkBlock).toBeGreaterThanOrEqual(keptBlock)
     expect(outcome.forkBlock).toBeLessThan(checkpointBefore - 1)
-    expect(r.store.read((s) => s.getChainState())!.checkpoint).toBe(outcome.forkBlock)
+    expect((await r.store.read((s) => s.getChainState()))!.checkpoint).toBe(outcome.forkBlock)
 
     const eventsBefore = r.events.length
     await readUntilCaughtUp(r.reader)
@@ -54,7 +54,7 @@ it('detects an anvil_reorg below the checkpoint, rolls back to the fork point, r
     expect(reread.map((log) => log.txHash)).toContain(moved)
     expect(reread.map((log) => log.value)).toContain('14')
     expect(reread.map((log) => log.txHash)).not.toContain(vanishing)
-    expect(r.store.read((s) => s.getChainState())!.pendingReorg).toBeNull()
+    expect((await r.store.read((s) => s.getChainState()))!.pendingReorg).toBeNull()
   } finally {
     await r.close()
   }
