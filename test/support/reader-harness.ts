@@ -59,7 +59,11 @@ export type ReaderUnderTest = {
   close(): Promise<void>
 }
 
-export async function startReader(fixture: ChainFixture, overrides: Record<string, unknown> = {}, storeName = 'store.json'): Promise<ReaderUnderTest> {
+/**
+ * `wrapStore` puts something between the reader and its store (`retryingStore`, to run every
+ * transaction twice as PostgreSQL may).
+ */
+export async function startReader(fixture: ChainFixture, overrides: Record<string, unknown> = {}, storeName = 'store.json', wrapStore: (store: Store) => Store = (store) => store): Promise<ReaderUnderTest> {
   const config = testConfig({
     chainId: fixture.anvil.chainId,
     providerUrls: fixture.proxies.map((p) => p.url),
@@ -68,7 +72,7 @@ export async function startReader(fixture: ChainFixture, overrides: Record<strin
     storagePath: join(fixture.dir, storeName),
     overrides,
   })
-  const store = await openStore(config, { logger: silentLogger() })
+  const store = wrapStore(await openStore(config, { logger: silentLogger() }))
   const providers = config.providers.map((provider) => createRpcProvider({ provider, chainId: config.chain.id, breaker: config.breaker, rpc: config.rpc }))
   const events: ChainEvent[] = []
   // The handler runs inside the transaction; an event counts only once that transaction committed.
