@@ -23,6 +23,10 @@ describe('readiness', () => {
   it('is not ready when the store is closed, whatever the providers', () => {
     expect(readiness({ providers: [provider('a', 'closed'), provider('b', 'closed')] }, 2, { available: false, reason: 'store is not open' })).toMatchObject({ ready: false, reasons: ['store is not open'] })
   })
+  it("is not ready while the store cannot serve, giving the store's own reason beside the providers' (a database out of reach)", () => {
+    const r = readiness({ providers: [provider('a', 'closed'), provider('b', 'open')] }, 2, { available: false, reason: 'store unavailable: connection refused by the database' })
+    expect(r).toMatchObject({ ready: false, reasons: ['store unavailable: connection refused by the database', '1 of 2 providers usable, quorum needs 2: b (breaker open)'] })
+  })
 })
 
 describe('liveness', () => {

@@ -105,6 +105,8 @@ type Overlay = {
   replayed: Set<string>
 }
 
+const isPromiseLike = <T>(value: Promise<T> | T): value is Promise<T> => typeof (value as { then?: unknown } | null)?.then === 'function'
+
 const emptyOverlay = (): Overlay => ({ invoices: new Map(), opened: new Map(), outbox: new Map(), processed: new Map(), replayed: new Set() })
 
 /** What a transaction changed, as a journal record, or null when it changed nothing. */
@@ -155,8 +157,9 @@ class LowdbStore implements Store {
   #snapshotBytes = 0
   #writer: Promise<void> | null = null
   #waiters: { seq: number; resolve: () => void; reject: (error: unknown) => void }[] = []
-  /** Settles when the last transaction to take a turn has committed (or given up): the next one waits for it. */
-  #turn: Promise<void> = Promise.resolve()
+  /** Whether a transaction (or compaction's commit, or close) has the turn; the others wait in `#waiting`, first come first served. */
+  #busy = false
+  #waiting: (() => void)[] = []
   #failure: StoreWriteError | null = null
   #closed = false
 
@@ -278,20 +281,24 @@ class LowdbStore implements Store {
 
   async transact<T>(fn: (tx: StoreTx) => Promise<T> | T): Promise<T> {
     this.#assertOpen()
-    const release = await this.#takeTurn()
+    // With the turn free, a synchronous `fn` runs and is applied before `transact` returns its
+    // promise, so a read made right after the call sees it (as before the seam was async).
+    const turn = this.#takeTurn()
+    if (turn !== null) await turn
     let result: T
     let seq: number
     try {
       // A transaction accepted before `close()` still runs (close waits for its turn); one queued behind a failed write does not.
       this.#assertNotFailed()
       const overlay = emptyOverlay()
-      result = await fn(this.#tx(overlay)) // a throw leaves the overlay unapplied: nothing happened
+      const returned = fn(this.#tx(overlay)) // a throw leaves the overlay unapplied: nothing happened
+      result = isPromiseLike(returned) ? await returned : returned
       this.#assertNotFailed()
       const changes = overlayChanges(overlay, this.#nextSeq)
       // Changing nothing, it may have read commits still on their way to disk: it answers once they got there.
       seq = changes === null ? this.#committed : this.#apply(changes)
     } finally {
-      release()
+      this.#passTurn()
     }
     await this.#durable(seq)
     return result
@@ -316,13 +323,23 @@ class LowdbStore implements Store {
     }
   }
 
-  /** Waits for the transactions queued before this call to commit; the caller must `release()` in every case. */
-  async #takeTurn(): Promise<() => void> {
-    const previous = this.#turn
-    let release!: () => void
-    this.#turn = new Promise<void>((resolve) => (release = resolve))
-    await previous
-    return release
+  /**
+   * Takes the turn: at once (null) when nobody has it, else a promise that resolves once the
+   * transactions queued before have committed. The holder must `#passTurn()` in every case.
+   */
+  #takeTurn(): Promise<void> | null {
+    if (!this.#busy) {
+      this.#busy = true
+      return null
+    }
+    return new Promise<void>((resolve) => this.#waiting.push(resolve))
+  }
+
+  /** Hands the turn to the next in line, or frees it. */
+  #passTurn(): void {
+    const next = this.#waiting.shift()
+    if (next === undefined) this.#busy = false
+    else next()
   }
 
   /**
@@ -415,7 +432,7 @@ class LowdbStore implements Store {
       })
     }
     // The commit takes its turn like a transaction: no transaction that read an invoice commits it back after it left.
-    const release = await this.#takeTurn()
+    await this.#takeTurn()
     let seq: number
     let archived: string[]
     try {
@@ -428,7 +445,7 @@ class LowdbStore implements Store {
       if (archived.length === 0 && dropped.length === 0) return 0
       seq = this.#apply({ seq: this.#nextSeq, archived, dropped })
     } finally {
-      release()
+      this.#passTurn()
     }
     await this.#durable(seq)
     return archived.length
@@ -444,7 +461,7 @@ class LowdbStore implements Store {
     if (this.#closed) return
     this.#closed = true
     // The transactions accepted before run first: close waits for their turn.
-    const release = await this.#takeTurn()
+    await this.#takeTurn()
     try {
       await this.#drain()
       // A clean stop leaves everything in the snapshot and an empty journal.
@@ -453,7 +470,7 @@ class LowdbStore implements Store {
       await this.#journal.close().catch(() => undefined)
       await this.#lock.release()
       await this.deadLetters.close()
-      release()
+      this.#passTurn()
     }
   }
 
