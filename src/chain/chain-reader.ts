@@ -360,7 +360,7 @@ export async function createChainReader(parameters: CreateChainReaderParameters)
       const removed = removedLogs(pendingReorg.candidates, recentLogs.filter((log) => log.blockNumber > forkBlock))
       const onReorg = await handler({ type: 'reorg', forkBlock, removed }, tx)
       if (onReorg) afterCommit.push(onReorg)
-      if (removed.length > 0) logger.warn({ block: forkBlock, removed: removed.map((log) => ({ tx_hash: log.txHash, block: log.blockNumber })) }, 'reorg removed accepted logs')
+      if (removed.length > 0) afterCommit.push(() => logger.warn({ block: forkBlock, removed: removed.map((log) => ({ tx_hash: log.txHash, block: log.blockNumber })) }, 'reorg removed accepted logs'))
       pendingReorg = null
     }
     const next: ChainState = {
