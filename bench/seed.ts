@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto'
+import type { Config } from '../src/config/schema.ts'
+import { silentLogger } from '../src/ops/logger.ts'
 import type { Invoice } from '../src/settlement/invoice.ts'
-import { openLowdbStore } from '../src/store/lowdb-store.ts'
+import { openStore } from '../src/store/open-store.ts'
 import type { Payment } from './chain.ts'
 
 /** Puts one open invoice per payment into a fresh store (setup, not timed). */
-export async function seedInvoices(path: string, payments: readonly Payment[], token: `0x${string}`): Promise<void> {
-  const store = await openLowdbStore({ path })
+export async function seedInvoices(config: Config, payments: readonly Payment[], token: `0x${string}`): Promise<void> {
+  const store = await openStore(config, { logger: silentLogger() })
   const createdAt = new Date(Date.now() - 60_000).toISOString()
   for (let i = 0; i < payments.length; i += 5_000) {
     await store.transact((tx) => {
@@ -23,8 +25,8 @@ export async function seedInvoices(path: string, payments: readonly Payment[], t
  * `count` settled and delivered invoices, as a daemon that has run for a long time holds
  * them: compacted into the archive (setup, not timed).
  */
-export async function seedHistory(path: string, count: number, token: `0x${string}`): Promise<void> {
-  const store = await openLowdbStore({ path })
+export async function seedHistory(config: Config, count: number, token: `0x${string}`): Promise<void> {
+  const store = await openStore(config, { logger: silentLogger() })
   const at = new Date(Date.now() - 86_400_000).toISOString()
   for (let i = 0; i < count; i += 5_000) {
     await store.transact((tx) => {

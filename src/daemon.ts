@@ -11,7 +11,7 @@ import { startHttpServer, type HttpServer } from './ops/http-server.ts'
 import type { Logger } from './ops/logger.ts'
 import { invoiceRoutes } from './settlement/invoice-routes.ts'
 import { createSettlementHandler, type SettlementHandler } from './settlement/settlement-handler.ts'
-import { openLowdbStore } from './store/lowdb-store.ts'
+import { openStore } from './store/open-store.ts'
 import type { Store } from './store/store.ts'
 
 /** A running daemon: store, providers, reader, settlement, outbox and HTTP server, wired from one configuration. */
@@ -37,7 +37,7 @@ export type StartDaemonParameters = {
   random?: () => number
 }
 
-/** How often the DLQ file is checked for replays made by `settleproof dlq replay`. */
+/** How often the dead letters are checked for replays made by `settleproof dlq replay`. */
 const DLQ_RECONCILE_EVERY_MS = 2_000
 
 /** Compaction runs this often: settled, notified invoices below the reorg window leave the hot store. */
@@ -64,13 +64,13 @@ function logReaderProgress(reader: ChainReader, providers: readonly RpcProvider[
 }
 
 /**
- * Opens the store (taking its writer lock), then starts the reader, the outbox and the HTTP
- * server.
- * @throws {StoreLockedError | StoreLocationError | StoreCorruptError | StoreChainMismatchError | ServerListenError}
+ * Opens the store `storage.driver` names (lowdb: taking its writer lock), then starts the
+ * reader, the outbox and the HTTP server.
+ * @throws {StoreChainMismatchError | StoreUnavailableError | ServerListenError} or what the backend refuses at open (lowdb: `StoreLockedError`, `StoreLocationError`, `StoreCorruptError`).
  */
 export async function startDaemon(parameters: StartDaemonParameters): Promise<Daemon> {
   const { config, logger } = parameters
-  const store = await openLowdbStore({ path: config.storage.path })
+  const store = await openStore(config, { logger })
   const cleanup: (() => Promise<void>)[] = [() => store.close()]
   try {
     const providers = config.providers.map((provider) => createRpcProvider({ provider, chainId: config.chain.id, breaker: config.breaker, rpc: config.rpc }))
@@ -98,9 +98,9 @@ export async function startDaemon(parameters: StartDaemonParameters): Promise<Da
         else settlementLog.info(fields, 'payment matched no invoice: payment.unmatched')
       }
     })
-    const reader = createChainReader({ config, providers, store, logger, handler: settlement.handler })
+    const reader = await createChainReader({ config, providers, store, logger, handler: settlement.handler })
     logReaderProgress(reader, providers, logger)
-    const dlqReconciler = createDlqReconciler({ dlqPath: config.dlq.path, store })
+    const dlqReconciler = createDlqReconciler({ deadLetters: store.deadLetters, store })
     dlqReconciler.onRecorded((replay) =>
       logger.info({ component: 'outbox', webhook_id: replay.webhookId, invoice_uuid: replay.invoiceUuid, merchant: replay.merchantId, type: replay.type, replayed_at: replay.replayedAt }, 'replayed dead letter recorded as delivered'),
     )

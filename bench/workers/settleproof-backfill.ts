@@ -12,7 +12,7 @@ type Input = { config: Record<string, unknown>; payments: Payment[]; token: `0x$
 
 worker<Input>(async (input) => {
   const config = parseConfig(input.config)
-  await seedInvoices(config.storage.path, input.payments, input.token)
+  await seedInvoices(config, input.payments, input.token)
   const daemon = await startDaemon({ config, logger: silentLogger() })
   let firstRead: number | undefined
   let settled = 0

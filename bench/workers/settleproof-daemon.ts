@@ -4,7 +4,7 @@
 import { parseConfig } from '../../src/config/load.ts'
 import { silentLogger } from '../../src/ops/logger.ts'
 import { startDaemon } from '../../src/daemon.ts'
-import { openLowdbStore } from '../../src/store/lowdb-store.ts'
+import { openStore } from '../../src/store/open-store.ts'
 import type { Payment } from '../chain.ts'
 import { waitFor, worker } from '../lib.ts'
 import { seedHistory, seedInvoices } from '../seed.ts'
@@ -13,8 +13,8 @@ type Input = { config: Record<string, unknown>; payments: Payment[]; token: `0x$
 
 worker<Input>(async (input) => {
   const config = parseConfig(input.config)
-  if (input.history > 0) await seedHistory(config.storage.path, input.history, input.token)
-  await seedInvoices(config.storage.path, input.payments, input.token)
+  if (input.history > 0) await seedHistory(config, input.history, input.token)
+  await seedInvoices(config, input.payments, input.token)
   const daemon = await startDaemon({ config, logger: silentLogger() })
   let firstRead: number | undefined
   for (const provider of daemon.providers) {
@@ -31,8 +31,8 @@ worker<Input>(async (input) => {
   })
   process.send!({ ready: true })
   await waitFor(() => delivered >= input.payments.length, 240_000, 'every payment delivered')
-  const counts = daemon.store.read((r) => r.counts())
+  const counts = await daemon.store.read((r) => r.counts())
   await daemon.stop()
-  const archived = input.history > 0 ? await openLowdbStore({ path: config.storage.path }).then(async (s) => { const n = s.read((r) => r.counts()).invoices.settled; await s.close(); return n }) : counts.invoices.settled
+  const archived = input.history > 0 ? await openStore(config, { logger: silentLogger() }).then(async (s) => { const n = (await s.read((r) => r.counts())).invoices.settled; await s.close(); return n }) : counts.invoices.settled
   return { elapsedMs: lastDelivery - firstRead!, events: delivered, extra: { settled_in_store: archived } }
 })

@@ -3,7 +3,7 @@
 import { parseConfig } from '../../src/config/load.ts'
 import { createOutboxWorker } from '../../src/delivery/outbox-worker.ts'
 import { silentLogger } from '../../src/ops/logger.ts'
-import { openLowdbStore } from '../../src/store/lowdb-store.ts'
+import { openStore } from '../../src/store/open-store.ts'
 import type { OutboxEntry } from '../../src/delivery/outbox-entry.ts'
 import { waitFor, worker } from '../lib.ts'
 
@@ -11,7 +11,7 @@ type Input = { config: Record<string, unknown>; entries: OutboxEntry[] }
 
 worker<Input>(async (input) => {
   const config = parseConfig(input.config)
-  const store = await openLowdbStore({ path: config.storage.path })
+  const store = await openStore(config, { logger: silentLogger() })
   for (let i = 0; i < input.entries.length; i += 5_000) await store.transact((tx) => input.entries.slice(i, i + 5_000).forEach((e) => tx.putOutboxEntry(e)))
   const outbox = createOutboxWorker({ config, store, logger: silentLogger() })
   let delivered = 0

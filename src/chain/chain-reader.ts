@@ -26,12 +26,14 @@ export type ChainEvent =
   | { type: 'reorg'; forkBlock: number; removed: AcceptedLog[] }
 
 /**
- * The seam the settlement layer builds on. It runs synchronously inside the transaction;
- * throwing aborts the transaction, leaves the checkpoint where it was, and stops the reader
- * (a bug in a consumer must not skip blocks). It may return a function to run once the
- * transaction is durable (logging, metrics, waking the outbox).
+ * The seam the settlement layer builds on. It runs inside the transaction (it may await the
+ * transaction's reads); throwing aborts the transaction, leaves the checkpoint where it was,
+ * and stops the reader (a bug in a consumer must not skip blocks). The transaction may run
+ * more than once (`Store.transact`), so the handler changes nothing but `tx`: what should
+ * happen once the transaction is durable (logging, metrics, waking the outbox) it returns as
+ * a function, and only the run that committed has its function called.
  */
-export type ChainEventHandler = (event: ChainEvent, tx: StoreTx) => void | (() => void)
+export type ChainEventHandler = (event: ChainEvent, tx: StoreTx) => Promise<void | (() => void)> | void | (() => void)
 
 /** How one round ended. */
 export type RoundOutcome =
@@ -83,8 +85,12 @@ export type CreateChainReaderParameters = {
  * the quorum head is decided; the safe head; the next range, read from every provider that
  * has reached its end, in parallel; the checkpoint's hash re-verified in the same calls; and
  * the range accepted only if `quorum` providers agree on all of it.
+ *
+ * It reads its position from the store once, here, and from then on keeps the state it last
+ * committed (it is the only writer of the chain state), so `status()` never touches the store.
+ * @throws {StoreChainMismatchError} the store was written for another chain.
  */
-export function createChainReader(parameters: CreateChainReaderParameters): ChainReader {
+export async function createChainReader(parameters: CreateChainReaderParameters): Promise<ChainReader> {
   const { config, providers, store, handler } = parameters
   const logger = parameters.logger.child({ component: 'reader' })
   const { quorum } = config
@@ -112,10 +118,10 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
   let loop: Promise<void> | null = null
   let inRound: Promise<RoundOutcome> | null = null
 
-  const stored = store.read((reader) => reader.getChainState())
+  const stored = await store.read((reader) => reader.getChainState())
   if (stored !== null && stored.chainId !== config.chain.id) throw new StoreChainMismatchError(store.location, stored.chainId, config.chain.id)
-
-  const currentState = (): ChainState => store.read((reader) => reader.getChainState()) ?? initialChainState(config.chain.id, config.chain.start_block)
+  /** The chain state as last loaded or committed: what the next round starts from. */
+  let state: ChainState = stored ?? initialChainState(config.chain.id, config.chain.start_block)
 
   /**
    * Asks a provider its chain id and its head at once: the chain id is confirmed with every
@@ -275,7 +281,7 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
     return Math.max(highestRead - config.chain.reorg_window, config.chain.start_block - 1)
   }
 
-  async function rollBack(state: ChainState, heads: ReadonlyMap<string, number>): Promise<RoundOutcome> {
+  async function rollBack(heads: ReadonlyMap<string, number>): Promise<RoundOutcome> {
     const canonical = new Map<number, Hex>()
     const floor = finalFloor(state)
     for (;;) {
@@ -283,11 +289,12 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
       if (search.kind === 'too_deep') throw new ReorgTooDeepError(search.changedBlock, state.checkpoint, config.chain.reorg_window)
       if (search.kind === 'fork') {
         const forkBlock = search.forkBlock
-        await store.transact((tx) => {
-          const current = tx.getChainState() ?? state
+        const previous = state
+        state = await store.transact(async (tx) => {
+          const current = (await tx.getChainState()) ?? previous
           const pending = current.pendingReorg
           const orphaned = current.recentLogs.filter((log) => log.blockNumber > forkBlock)
-          tx.putChainState({
+          const rolledBack: ChainState = {
             ...current,
             checkpoint: forkBlock,
             blocks: current.blocks.filter((b) => b.number <= forkBlock),
@@ -297,10 +304,12 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
               untilBlock: Math.max(current.checkpoint, pending?.untilBlock ?? 0),
               candidates: [...(pending?.candidates ?? []), ...orphaned],
             },
-          })
+          }
+          tx.putChainState(rolledBack)
+          return rolledBack
         })
-        logger.warn({ block: forkBlock, previous_checkpoint: state.checkpoint }, 'reorg below the checkpoint: rolled back to the fork point, re-reading')
-        return { kind: 'reorg', forkBlock, previousCheckpoint: state.checkpoint }
+        logger.warn({ block: forkBlock, previous_checkpoint: previous.checkpoint }, 'reorg below the checkpoint: rolled back to the fork point, re-reading')
+        return { kind: 'reorg', forkBlock, previousCheckpoint: previous.checkpoint }
       }
       const hashes = await Promise.all(search.next.map((block) => agreedHash(block, heads)))
       for (const [i, block] of search.next.entries()) {
@@ -330,35 +339,42 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
     return accepted.sort((a, b) => a.blockNumber - b.blockNumber || a.logIndex - b.logIndex)
   }
 
-  function advance(tx: StoreTx, range: BlockRange, endHash: Hex, logs: AcceptedLog[], afterCommit: (() => void)[]): void {
-    const current = tx.getChainState() ?? initialChainState(config.chain.id, config.chain.start_block)
+  /**
+   * One transaction's work for an accepted range: the handler's changes and the new chain
+   * state. It may run more than once, so it returns what to do after the commit (the
+   * handlers' functions, in order) with the state it put, and keeps nothing outside `tx`.
+   */
+  async function advance(tx: StoreTx, range: BlockRange, endHash: Hex, logs: AcceptedLog[]): Promise<{ state: ChainState; afterCommit: (() => void)[] }> {
+    const afterCommit: (() => void)[] = []
+    const current = (await tx.getChainState()) ?? initialChainState(config.chain.id, config.chain.start_block)
     const floor = range.toBlock - config.chain.reorg_window
     const blocks = new Map<number, Hex>(current.blocks.map((b) => [b.number, b.hash]))
     blocks.set(range.toBlock, endHash)
     for (const log of logs) blocks.set(log.blockNumber, log.blockHash)
     const recentLogs = [...current.recentLogs, ...logs]
-    const onLogs = handler({ type: 'logs', fromBlock: range.fromBlock, toBlock: range.toBlock, logs, head: head ?? range.toBlock }, tx)
+    const onLogs = await handler({ type: 'logs', fromBlock: range.fromBlock, toBlock: range.toBlock, logs, head: head ?? range.toBlock }, tx)
     if (onLogs) afterCommit.push(onLogs)
     let pendingReorg = current.pendingReorg
     if (pendingReorg !== null && range.toBlock >= pendingReorg.untilBlock) {
       const forkBlock = pendingReorg.forkBlock
       const removed = removedLogs(pendingReorg.candidates, recentLogs.filter((log) => log.blockNumber > forkBlock))
-      const onReorg = handler({ type: 'reorg', forkBlock, removed }, tx)
+      const onReorg = await handler({ type: 'reorg', forkBlock, removed }, tx)
       if (onReorg) afterCommit.push(onReorg)
-      if (removed.length > 0) logger.warn({ block: forkBlock, removed: removed.map((log) => ({ tx_hash: log.txHash, block: log.blockNumber })) }, 'reorg removed accepted logs')
+      if (removed.length > 0) afterCommit.push(() => logger.warn({ block: forkBlock, removed: removed.map((log) => ({ tx_hash: log.txHash, block: log.blockNumber })) }, 'reorg removed accepted logs'))
       pendingReorg = null
     }
-    tx.putChainState({
+    const next: ChainState = {
       ...current,
       checkpoint: range.toBlock,
       blocks: [...blocks].filter(([number]) => number >= floor).sort((a, b) => a[0] - b[0]).map(([number, hash]): BlockRef => ({ number, hash })),
       recentLogs: recentLogs.filter((log) => log.blockNumber >= floor),
       pendingReorg,
-    })
+    }
+    tx.putChainState(next)
+    return { state: next, afterCommit }
   }
 
   async function round(): Promise<RoundOutcome> {
-    const state = currentState()
     const { decision, counted, heads } = await observeHeads()
     if (decision.kind !== 'decided') return { kind: 'no_quorum', stage: 'head', reason: `${counted} of ${providers.length} providers answered and are not refused, ${quorum} needed` }
     const agreedHead = decision.head
@@ -394,14 +410,14 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
       logger.warn({ provider, block: span.fromBlock, to_block: span.toBlock }, 'provider disagreed with the quorum: its answer was ignored')
       disagreements.emit({ provider, ...span, reason: 'different_answer' })
     }
-    if (verify !== undefined && agreement.observation.checkpointHash !== storedHash) return rollBack(state, heads)
+    if (verify !== undefined && agreement.observation.checkpointHash !== storedHash) return rollBack(heads)
     if (range === undefined || agreement.observation.endHash === undefined) return { kind: 'idle', checkpoint: state.checkpoint, safeHead: safe }
 
     const logs = accept(agreement.observation, agreement.witnesses, answers)
     const endHash = agreement.observation.endHash
-    const afterCommit: (() => void)[] = []
-    await store.transact((tx) => advance(tx, range, endHash, logs, afterCommit))
-    for (const fn of afterCommit) fn()
+    const committed = await store.transact((tx) => advance(tx, range, endHash, logs))
+    state = committed.state
+    for (const fn of committed.afterCommit) fn()
     for (const log of logs) {
       logger.info({ tx_hash: log.txHash, block: log.blockNumber, log_index: log.logIndex, token: log.address, to: log.to, value: log.value, providers: log.providers }, 'transfer accepted by quorum')
     }
@@ -455,7 +471,7 @@ export function createChainReader(parameters: CreateChainReaderParameters): Chai
       await loop?.catch(() => undefined)
     },
     status() {
-      const checkpoint = currentState().checkpoint
+      const checkpoint = state.checkpoint
       return {
         checkpoint,
         head,

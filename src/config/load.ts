@@ -88,7 +88,7 @@ export function parseConfig(document: unknown, env: ConfigEnv = {}, source = 'co
   if (baseDirectory !== undefined) {
     // SPEC §4: relative paths resolve against the configuration file's folder, not the working
     // directory, so `status` run from anywhere reads the store the daemon writes.
-    config.storage.path = resolve(baseDirectory, config.storage.path)
+    if (config.storage.driver === 'lowdb') config.storage.path = resolve(baseDirectory, config.storage.path)
     config.dlq.path = resolve(baseDirectory, config.dlq.path)
   }
   return deepFreeze(config)

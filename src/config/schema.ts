@@ -77,6 +77,31 @@ const merchantSchema = z.strictObject({
   tokens: z.array(address).min(1),
 })
 
+/** A PostgreSQL URL. The message never echoes the value: it carries a password. */
+const postgresUrl = z.string().refine(
+  (value) => {
+    try {
+      const url = new URL(value)
+      return url.protocol === 'postgres:' || url.protocol === 'postgresql:'
+    } catch {
+      return false
+    }
+  },
+  { error: 'invalid database URL: expected a postgres:// or postgresql:// URL' },
+)
+
+/**
+ * `storage`: the embedded lowdb file (the default, one process) or PostgreSQL (SPEC §9). A
+ * configuration written before the driver existed (`storage: { path }`) means lowdb.
+ */
+const storageSchema = z.preprocess(
+  (value) => (value !== null && typeof value === 'object' && !('driver' in value) ? { driver: 'lowdb', ...value } : value),
+  z.discriminatedUnion('driver', [
+    z.strictObject({ driver: z.literal('lowdb'), path: z.string().min(1).default('./data/settleproof.json') }),
+    z.strictObject({ driver: z.literal('postgres'), url: postgresUrl, pool_size: positiveInt.max(100).default(10) }),
+  ]),
+)
+
 export const configSchema = z
   .strictObject({
     chain: chainSchema,
@@ -84,7 +109,7 @@ export const configSchema = z
     quorum: positiveInt.default(2),
     breaker: breakerSchema.prefault({}),
     rpc: rpcSchema.prefault({}),
-    storage: z.strictObject({ path: z.string().min(1).default('./data/settleproof.json') }).prefault({}),
+    storage: storageSchema.prefault({}),
     dlq: z.strictObject({ path: z.string().min(1).default('./data/dlq.jsonl') }).prefault({}),
     server: z
       .strictObject({ host: z.string().min(1).default('127.0.0.1'), port: z.int().min(0).max(65_535).default(8787) })
@@ -127,3 +152,4 @@ export type ProviderConfig = Config['providers'][number]
 export type BreakerConfig = Config['breaker']
 export type RpcConfig = Config['rpc']
 export type MerchantConfig = Config['merchants'][number]
+export type StorageConfig = Config['storage']

@@ -1,6 +1,7 @@
 import type { Config } from '../config/schema.ts'
-import { acquireWriterLock } from '../store/writer-lock.ts'
-import { appendDeadLetterLines, foldDeadLetters, readDeadLetterLines, type DeadLetterView } from './dead-letter-file.ts'
+import { openDeadLetters } from '../store/open-store.ts'
+import type { DeadLetters } from '../store/store.ts'
+import type { DeadLetterView } from './dead-letter.ts'
 import { sendWebhook, type SendWebhookParameters } from './webhook-sender.ts'
 import type { AttemptResult } from './delivery-decision.ts'
 
@@ -21,47 +22,51 @@ export type ReplayParameters = {
 
 /**
  * Re-sends dead letters with their original `webhook-id` and payload, once each, to the
- * merchant's current `webhook_url` and secrets. A success appends a `replayed` line: the
- * file is never rewritten, so the daemon can keep appending to it meanwhile. One replay at a
- * time (a lock beside the file) so two operators do not send everything twice.
+ * merchant's current `webhook_url` and secrets. A success is recorded as a replay mark (the
+ * DLQ is never rewritten, so the daemon can keep dead-lettering meanwhile). One replay at a
+ * time (`withReplayLock`), so two operators do not send everything twice.
  */
 export async function replayDeadLetters(parameters: ReplayParameters): Promise<ReplayOutcome[]> {
+  const deadLetters = await openDeadLetters(parameters.config)
+  try {
+    return parameters.dryRun ? await replay(deadLetters, parameters) : await deadLetters.withReplayLock(() => replay(deadLetters, parameters))
+  } finally {
+    await deadLetters.close()
+  }
+}
+
+async function replay(deadLetters: DeadLetters, parameters: ReplayParameters): Promise<ReplayOutcome[]> {
   const { config } = parameters
   const send = parameters.send ?? sendWebhook
-  const lock = parameters.dryRun ? null : await acquireWriterLock(`${config.dlq.path}.replay`, 'dlq.path')
-  try {
-    const letters = foldDeadLetters(await readDeadLetterLines(config.dlq.path))
-    const byId = new Map(letters.map((letter) => [letter.webhook_id, letter]))
-    const selected: (DeadLetterView | string)[] = parameters.all ? letters.filter((l) => l.replayed_at === null) : parameters.ids.map((id) => byId.get(id) ?? id)
-    const outcomes: ReplayOutcome[] = []
-    for (const letter of selected) {
-      if (typeof letter === 'string') {
-        outcomes.push({ webhookId: letter, result: 'skipped', reason: 'no dead letter with this id' })
-        continue
-      }
-      if (letter.replayed_at !== null) {
-        outcomes.push({ webhookId: letter.webhook_id, result: 'skipped', reason: `already replayed at ${letter.replayed_at}` })
-        continue
-      }
-      const merchant = config.merchants.find((m) => m.id === letter.merchant_id)
-      if (merchant === undefined) {
-        outcomes.push({ webhookId: letter.webhook_id, result: 'failed', reason: `merchant ${letter.merchant_id} is not in the configuration` })
-        continue
-      }
-      if (parameters.dryRun) {
-        outcomes.push({ webhookId: letter.webhook_id, result: 'would_replay', merchantId: merchant.id, type: letter.type })
-        continue
-      }
-      const result = await send({ url: merchant.webhook_url, secrets: merchant.webhook_secret, webhookId: letter.webhook_id, payload: letter.payload, timeoutMs: config.webhooks.timeout_ms })
-      if (!('error' in result) && result.status >= 200 && result.status < 300) {
-        await appendDeadLetterLines(config.dlq.path, [{ kind: 'replayed', webhook_id: letter.webhook_id, replayed_at: new Date().toISOString(), status: result.status }])
-        outcomes.push({ webhookId: letter.webhook_id, result: 'replayed', status: result.status, merchantId: merchant.id, type: letter.type, invoiceUuid: letter.payload.data.invoice_uuid })
-      } else {
-        outcomes.push({ webhookId: letter.webhook_id, result: 'failed', reason: 'error' in result ? result.error : `HTTP ${result.status}` })
-      }
+  const letters = await deadLetters.list()
+  const byId = new Map(letters.map((letter) => [letter.webhook_id, letter]))
+  const selected: (DeadLetterView | string)[] = parameters.all ? letters.filter((l) => l.replayed_at === null) : parameters.ids.map((id) => byId.get(id) ?? id)
+  const outcomes: ReplayOutcome[] = []
+  for (const letter of selected) {
+    if (typeof letter === 'string') {
+      outcomes.push({ webhookId: letter, result: 'skipped', reason: 'no dead letter with this id' })
+      continue
     }
-    return outcomes
-  } finally {
-    await lock?.release()
+    if (letter.replayed_at !== null) {
+      outcomes.push({ webhookId: letter.webhook_id, result: 'skipped', reason: `already replayed at ${letter.replayed_at}` })
+      continue
+    }
+    const merchant = config.merchants.find((m) => m.id === letter.merchant_id)
+    if (merchant === undefined) {
+      outcomes.push({ webhookId: letter.webhook_id, result: 'failed', reason: `merchant ${letter.merchant_id} is not in the configuration` })
+      continue
+    }
+    if (parameters.dryRun) {
+      outcomes.push({ webhookId: letter.webhook_id, result: 'would_replay', merchantId: merchant.id, type: letter.type })
+      continue
+    }
+    const result = await send({ url: merchant.webhook_url, secrets: merchant.webhook_secret, webhookId: letter.webhook_id, payload: letter.payload, timeoutMs: config.webhooks.timeout_ms })
+    if (!('error' in result) && result.status >= 200 && result.status < 300) {
+      await deadLetters.markReplayed({ kind: 'replayed', webhook_id: letter.webhook_id, replayed_at: new Date().toISOString(), status: result.status })
+      outcomes.push({ webhookId: letter.webhook_id, result: 'replayed', status: result.status, merchantId: merchant.id, type: letter.type, invoiceUuid: letter.payload.data.invoice_uuid })
+    } else {
+      outcomes.push({ webhookId: letter.webhook_id, result: 'failed', reason: 'error' in result ? result.error : `HTTP ${result.status}` })
+    }
   }
+  return outcomes
 }

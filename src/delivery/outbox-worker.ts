@@ -3,8 +3,9 @@ import pLimit from 'p-limit'
 import type { Config, MerchantConfig } from '../config/schema.ts'
 import type { Logger } from '../ops/logger.ts'
 import type { Invoice } from '../settlement/invoice.ts'
+import { StoreUnavailableError } from '../store/errors.ts'
 import type { Store, StoreTx } from '../store/store.ts'
-import { appendDeadLetterLines, deadLetterFromEntry } from './dead-letter-file.ts'
+import { deadLetterFromEntry } from './dead-letter.ts'
 import { decideDelivery, type AttemptResult } from './delivery-decision.ts'
 import { nextOutboxEntry, type OutboxStep } from './next-outbox-entry.ts'
 import type { OutboxEntry } from './outbox-entry.ts'
@@ -83,6 +84,8 @@ export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): Ou
   let wake: (() => void) | null = null
   let queue: OutboxEntry[] = []
   let refill = true
+  /** The pass under way (settled once it has chosen and started its attempts). */
+  let passing: Promise<void> = Promise.resolve()
   const timers = new Set<NodeJS.Timeout>()
 
   function breakerOf(merchantId: string) {
@@ -108,9 +111,10 @@ export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): Ou
     return now() - breaker.openedAt >= config.breaker.open_ms && ![...sending.values()].some((attempt) => attempt.merchantId === merchantId)
   }
 
-  function invoiceDelivery(tx: StoreTx, entry: OutboxEntry, at: string) {
+  /** Mirrors an entry's state on its invoice (what `GET /v1/invoices/:uuid` shows of the notification). */
+  async function invoiceDelivery(tx: StoreTx, entry: OutboxEntry, at: string): Promise<void> {
     if (entry.invoiceUuid === null) return
-    const invoice: Invoice | undefined = tx.getInvoice(entry.invoiceUuid)
+    const invoice: Invoice | undefined = await tx.getInvoice(entry.invoiceUuid)
     if (invoice?.delivery?.webhookId !== entry.webhookId) return
     tx.putInvoice({ ...invoice, delivery: { webhookId: entry.webhookId, status: entry.state, attempts: entry.attempts, lastError: entry.lastError, updatedAt: at } })
   }
@@ -146,13 +150,13 @@ export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): Ou
     const next = nextOutboxEntry(step.kind === 'refused' ? waiting : entry, step, nowMs)
     if (next.state === 'dead') {
       // The dead letter is durable before the entry leaves the outbox: a crash between the two
-      // sends it again and writes a second line with the same webhook id, never none.
-      await appendDeadLetterLines(config.dlq.path, [deadLetterFromEntry(next, merchant?.webhook_url ?? '', doneAt)])
+      // sends it again and records it a second time with the same webhook id, never not at all.
+      await store.deadLetters.append([deadLetterFromEntry(next, merchant?.webhook_url ?? '', doneAt)])
     }
     if (next.state === 'retrying' || step.kind === 'refused') wakeAt(next.nextAttemptAt - nowMs)
-    await store.transact((tx) => {
+    await store.transact(async (tx) => {
       tx.putOutboxEntry(next)
-      invoiceDelivery(tx, next, doneAt)
+      await invoiceDelivery(tx, next, doneAt)
     })
     const fields = { merchant: entry.merchantId, webhook_id: entry.webhookId, invoice_uuid: entry.invoiceUuid, tx_hash: entry.payload.data.tx_hash, block: entry.payload.data.block_number, attempt: entry.attempts, type: entry.payload.type }
     if (step.kind === 'refused') {
@@ -196,67 +200,89 @@ export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): Ou
   }
 
   /**
-   * Starts what may start now; returns the attempts it started. Due entries are fetched in
-   * batches into `queue`, so a completion does not rescan the outbox; each is re-read before
-   * it is sent, since the batch may be stale.
+   * Chooses what may start now. Due entries are fetched in batches into `queue`, so a
+   * completion does not rescan the outbox; they are re-read (one batch read for as many as
+   * may start) before they are sent, since the batch may be stale.
    */
-  function pass(): Promise<void>[] {
+  async function choose(): Promise<OutboxEntry[]> {
     const chosen: OutboxEntry[] = []
     // A refill within this pass sees the entries chosen so far as still queued: skip them.
     const chosenIds = new Set<string>()
     const probing = new Set<string>()
     let refilled = false
     for (;;) {
-      if (config.webhooks.concurrency - sending.size - chosen.length <= 0) break
+      const room = config.webhooks.concurrency - sending.size - chosen.length
+      if (room <= 0) break
       // One refill a pass: a second would return the entries this pass already chose.
       if (queue.length === 0 && refill && !refilled) {
         refill = false
         refilled = true
-        queue = store.read((r) => r.dueOutboxEntries(now(), BATCH, blockedMerchants()))
+        queue = await store.read((r) => r.dueOutboxEntries(now(), BATCH, blockedMerchants()))
         if (queue.length === BATCH) refill = true
       }
-      const candidate = queue.shift()
-      if (candidate === undefined) break
-      const entry = store.read((r) => r.getOutboxEntry(candidate.webhookId))
-      if (entry === undefined || entry.state === 'delivered' || entry.state === 'dead' || entry.nextAttemptAt > now() || sending.has(entry.webhookId) || chosenIds.has(entry.webhookId)) continue
-      if (probing.has(entry.merchantId) || !mayAttempt(entry.merchantId)) continue
-      if (breakerOf(entry.merchantId).policy.state !== CircuitState.Closed) probing.add(entry.merchantId)
-      chosen.push(entry)
-      chosenIds.add(entry.webhookId)
-    }
-    if (chosen.length === 0) return []
-    // One transaction marks the whole batch in flight (durably) before any of it is sent.
-    const startedAt = new Date(now())
-    const inFlight = chosen.map((entry) => nextOutboxEntry(entry, { kind: 'start' }, startedAt.getTime()))
-    const marked = store.transact((tx) => {
-      for (const entry of inFlight) {
-        tx.putOutboxEntry(entry)
-        invoiceDelivery(tx, entry, startedAt.toISOString())
+      if (queue.length === 0) break
+      const candidates = queue.splice(0, room)
+      const current = await store.read((r) => r.getOutboxEntries(candidates.map((candidate) => candidate.webhookId)))
+      for (const candidate of candidates) {
+        const entry = current.get(candidate.webhookId)
+        if (entry === undefined || entry.state === 'delivered' || entry.state === 'dead' || entry.nextAttemptAt > now() || sending.has(entry.webhookId) || chosenIds.has(entry.webhookId)) continue
+        if (probing.has(entry.merchantId) || !mayAttempt(entry.merchantId)) continue
+        if (breakerOf(entry.merchantId).policy.state !== CircuitState.Closed) probing.add(entry.merchantId)
+        chosen.push(entry)
+        chosenIds.add(entry.webhookId)
       }
-    })
-    return inFlight.map((entry, i) => {
-      const task = limit(async () => {
-        await marked
-        await attempt(chosen[i]!, entry, startedAt)
+    }
+    return chosen
+  }
+
+  /**
+   * Starts what may start now; returns the attempts it started. Passes run one at a time (a
+   * pass awaits its reads), so two never choose the same entry.
+   */
+  function pass(): Promise<Promise<void>[]> {
+    const started = passing.then(async () => {
+      const chosen = await choose()
+      if (chosen.length === 0) return []
+      // One transaction marks the whole batch in flight (durably) before any of it is sent.
+      const startedAt = new Date(now())
+      const inFlight = chosen.map((entry) => nextOutboxEntry(entry, { kind: 'start' }, startedAt.getTime()))
+      const marked = store.transact(async (tx) => {
+        for (const entry of inFlight) tx.putOutboxEntry(entry)
+        await Promise.all(inFlight.map((entry) => invoiceDelivery(tx, entry, startedAt.toISOString())))
       })
-        .catch((error: unknown) => {
-          // A store failure is fatal for the daemon; the store itself reports it on the next transaction.
-          logger.error({ merchant: entry.merchantId, webhook_id: entry.webhookId, err: error }, 'delivery bookkeeping failed')
+      return inFlight.map((entry, i) => {
+        const task = limit(async () => {
+          await marked
+          await attempt(chosen[i]!, entry, startedAt)
         })
-        .finally(() => {
-          sending.delete(entry.webhookId)
-          if (queue.length === 0) refill = true
-          wake?.()
-        })
-      sending.set(entry.webhookId, { merchantId: entry.merchantId, task })
-      return task
+          .catch((error: unknown) => {
+            // A store failure is fatal for the daemon; the store itself reports it on the next transaction.
+            logger.error({ merchant: entry.merchantId, webhook_id: entry.webhookId, err: error }, 'delivery bookkeeping failed')
+          })
+          .finally(() => {
+            sending.delete(entry.webhookId)
+            if (queue.length === 0) refill = true
+            wake?.()
+          })
+        sending.set(entry.webhookId, { merchantId: entry.merchantId, task })
+        return task
+      })
     })
+    passing = started.then(
+      () => undefined,
+      () => undefined,
+    )
+    return started
   }
 
   async function run() {
     while (running) {
       refill ||= queue.length === 0
-      pass()
+      await pass().catch((error: unknown) => {
+        // A database out of reach is waited out (SPEC §9); any other failure of the store ends the loop, as it ends the daemon.
+        if (!(error instanceof StoreUnavailableError)) throw error
+        logger.warn({ err: error }, 'the store is unavailable: delivery waits for it')
+      })
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, IDLE_POLL_MS)
         wake = () => {
@@ -298,7 +324,7 @@ export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): Ou
     async drain() {
       refill = true
       queue = []
-      await Promise.allSettled(pass())
+      await Promise.allSettled(await pass())
     },
     breakerStates() {
       const names: Record<number, string> = { [CircuitState.Closed]: 'closed', [CircuitState.Open]: 'open', [CircuitState.HalfOpen]: 'half_open', [CircuitState.Isolated]: 'isolated' }

@@ -3,11 +3,11 @@ import type { OutboxWorker } from '../delivery/outbox-worker.ts'
 import type { Store } from '../store/store.ts'
 
 /** What `/diagnostics` and `settleproof status` show: no URL, no secret. */
-export type Diagnostics = ReturnType<typeof diagnostics>
+export type Diagnostics = Awaited<ReturnType<typeof diagnostics>>
 
-export function diagnostics(reader: ChainReader, store: Store, outbox: OutboxWorker) {
+export async function diagnostics(reader: ChainReader, store: Store, outbox: OutboxWorker) {
   const status = reader.status()
-  const counts = store.read((r) => r.counts())
+  const counts = await store.read((r) => r.counts())
   return {
     checkpoint: status.checkpoint,
     head: status.head,

@@ -1,16 +1,18 @@
 import type { ProviderStatus } from '../chain/rpc-provider.ts'
 import type { Config } from '../config/schema.ts'
+import type { StoreAvailability } from '../store/store.ts'
 
 export type Readiness = { ready: boolean; reasons: string[]; usable_providers: string[]; refused_providers: { name: string; reason: string }[] }
 
 /**
- * `/readyz`: ready only while the store is open and at least `quorum` providers are usable
- * (breaker not open, not refused). Refused providers are listed with their reason whether or
- * not the quorum still holds without them.
+ * `/readyz`: ready only while the store can serve (open, and its database reachable) and at
+ * least `quorum` providers are usable (breaker not open, not refused); the store's reason is
+ * given as it says it. Refused providers are listed with their reason whether or not the
+ * quorum still holds without them.
  */
-export function readiness(status: { providers: readonly ProviderStatus[] }, quorum: number, storeOpen: boolean): Readiness {
+export function readiness(status: { providers: readonly ProviderStatus[] }, quorum: number, store: StoreAvailability): Readiness {
   const reasons: string[] = []
-  if (!storeOpen) reasons.push('store is not open')
+  if (!store.available) reasons.push(store.reason)
   const usable = status.providers.filter((p) => p.state !== 'open' && p.state !== 'isolated' && p.refused === null).map((p) => p.name)
   if (usable.length < quorum) {
     const unusable = status.providers.filter((p) => !usable.includes(p.name)).map((p) => `${p.name} (${p.refused === null ? `breaker ${p.state}` : `refused: ${p.refused}`})`)

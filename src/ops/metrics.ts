@@ -71,8 +71,8 @@ export function createMetrics(sources: MetricsSources): Registry {
     help: 'Pending webhook events (queued, in flight, retrying), by merchant.',
     labelNames: ['merchant'],
     registers: [register],
-    collect() {
-      const depth = store.read((r) => r.counts()).queueDepth
+    async collect() {
+      const depth = (await store.read((r) => r.counts())).queueDepth
       for (const merchant of merchants) this.set({ merchant }, depth[merchant] ?? 0)
     },
   })

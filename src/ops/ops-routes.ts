@@ -31,10 +31,10 @@ export function opsRoutes(parameters: OpsRoutesParameters): Route[] {
       method: 'GET',
       path: '/readyz',
       handle: () => {
-        const ready = readiness(reader.status(), config.quorum, store.isOpen())
+        const ready = readiness(reader.status(), config.quorum, store.availability())
         return { status: ready.ready ? 200 : 503, body: { status: ready.ready ? 'ready' : 'not_ready', ...ready } }
       },
     },
-    { method: 'GET', path: '/diagnostics', handle: () => ({ status: 200, body: diagnostics(reader, store, outbox) }) },
+    { method: 'GET', path: '/diagnostics', handle: async () => ({ status: 200, body: await diagnostics(reader, store, outbox) }) },
   ]
 }

@@ -70,8 +70,8 @@ export function invoiceRoutes(parameters: InvoiceRoutesParameters): Route[] {
       reverted: [],
     }
     // Re-checked inside the transaction: two identical requests racing create one invoice.
-    const stored = await store.transact((tx) => {
-      const raced = tx.getInvoice(invoice.uuid)
+    const stored = await store.transact(async (tx) => {
+      const raced = await tx.getInvoice(invoice.uuid)
       if (raced !== undefined) return raced
       tx.putInvoice(invoice)
       return invoice

@@ -1,20 +1,15 @@
 import { EventEmitter, type Event } from 'cockatiel'
 import type { ChainEvent, ChainEventHandler } from '../chain/chain-reader.ts'
-import { transferIdentity, type AcceptedLog } from '../chain/log.ts'
+import { transferIdentity } from '../chain/log.ts'
 import type { Config, MerchantConfig } from '../config/schema.ts'
 import { queuedOutboxEntry } from '../delivery/outbox-entry.ts'
 import { webhookId } from '../delivery/webhook-id.ts'
-import type { WebhookPayload } from '../delivery/webhook-payload.ts'
-import type { StoreTx } from '../store/store.ts'
-import type { Invoice, Settlement } from './invoice.ts'
-import { matchTransfer } from './match-transfer.ts'
+import type { ProcessedTransfer, StoreTx } from '../store/store.ts'
+import type { Invoice } from './invoice.ts'
+import { settleLogs, settlementKeys, transferIdentities, type SettleLogsResult, type SettlementOutcome } from './settle-logs.ts'
+import { transferReceipt } from './transfer-receipt.ts'
 
-/** What the settlement layer did with one accepted log, for logs and metrics (after commit). */
-export type SettlementOutcome =
-  | { kind: 'settled'; merchantId: string; invoiceUuid: string; log: AcceptedLog; webhookId: string; latencySeconds: number | null }
-  | { kind: 'unmatched'; merchantId: string; log: AcceptedLog; webhookId: string }
-  | { kind: 'reverted'; merchantId: string; invoiceUuid: string; log: AcceptedLog; webhookId: string }
-  | { kind: 'duplicate'; log: AcceptedLog }
+export type { SettlementOutcome } from './settle-logs.ts'
 
 export type SettlementHandler = {
   handler: ChainEventHandler
@@ -31,8 +26,10 @@ export type CreateSettlementHandlerParameters = {
 /**
  * Turns accepted logs into settled invoices and outbox entries, in the reader's transaction:
  * the settlement and the notification announcing it are written together or not at all.
- * Each transfer is handled once: its identity (transaction and content) is recorded with how
- * many identical transfers were seen, so a re-read after a reorg or a repeated log is dropped.
+ * A range's logs cost a fixed number of batch reads whatever their number (their transfer
+ * records, the open invoices they could pay, the settlements they propose), then `settleLogs`
+ * decides. The transaction may run again: everything here goes through `tx`, and what is
+ * reported after the commit is returned.
  */
 export function createSettlementHandler(parameters: CreateSettlementHandlerParameters): SettlementHandler {
   const { config } = parameters
@@ -41,84 +38,46 @@ export function createSettlementHandler(parameters: CreateSettlementHandlerParam
   const owners = new Map<string, MerchantConfig>()
   for (const merchant of config.merchants) for (const address of merchant.receive_addresses) owners.set(address, merchant)
 
-  function receipt(log: AcceptedLog, merchantId: string, invoiceUuid: string | null, head: number, at: string, settledAt: string | null): WebhookPayload['data'] {
-    return {
-      invoice_uuid: invoiceUuid,
-      merchant_id: merchantId,
-      chain_id: config.chain.id,
-      token: log.address,
-      from: log.from,
-      to: log.to,
-      amount: log.value,
-      tx_hash: log.txHash,
-      block_number: log.blockNumber,
-      block_hash: log.blockHash,
-      log_index: log.logIndex,
-      confirmations: head - log.blockNumber + 1,
-      providers: log.providers,
-      detected_at: at,
-      settled_at: settledAt,
+  async function onLogs(event: Extract<ChainEvent, { type: 'logs' }>, tx: StoreTx): Promise<SettlementOutcome[]> {
+    if (event.logs.length === 0) return []
+    const processed = await tx.processedTransfers(transferIdentities(event.logs))
+    const keys = settlementKeys(event.logs, owners)
+    const openInvoices = keys.length === 0 ? new Map<string, Invoice[]>() : await tx.openInvoices(keys)
+    const nowMs = now()
+    // A settlement whose webhook id the outbox holds already was made before (a re-read): the
+    // decision is taken again with it known, until none of the settlements proposed exists.
+    // It ends: each pass knows at least one more id, out of finitely many (invoice, transaction) pairs.
+    const existingWebhookIds = new Set<string>()
+    let decided: SettleLogsResult
+    for (;;) {
+      decided = settleLogs({ logs: event.logs, head: event.head, chainId: config.chain.id, owners, processed, openInvoices, existingWebhookIds, nowMs })
+      if (decided.settledWebhookIds.length === 0) break
+      const existing = await tx.getOutboxEntries(decided.settledWebhookIds)
+      if (existing.size === 0) break
+      for (const id of existing.keys()) existingWebhookIds.add(id)
     }
+    for (const invoice of decided.invoices) tx.putInvoice(invoice)
+    for (const entry of decided.outbox) tx.putOutboxEntry(entry)
+    for (const [identity, transfers] of decided.processed) tx.putProcessedTransfers(identity, transfers)
+    return decided.outcomes
   }
 
-  function onLogs(event: Extract<ChainEvent, { type: 'logs' }>, tx: StoreTx, done: SettlementOutcome[]) {
-    const seenInBatch = new Map<string, number>()
+  async function onReorg(event: Extract<ChainEvent, { type: 'reorg' }>, tx: StoreTx): Promise<SettlementOutcome[]> {
+    if (event.removed.length === 0) return []
+    const done: SettlementOutcome[] = []
     const at = new Date(now()).toISOString()
-    for (const log of event.logs) {
-      const identity = transferIdentity(log)
-      const occurrence = seenInBatch.get(identity) ?? 0
-      seenInBatch.set(identity, occurrence + 1)
-      const processed = tx.processedTransfers(identity)
-      if (occurrence < processed.length) {
-        done.push({ kind: 'duplicate', log })
-        continue
-      }
-      const merchant = owners.get(log.to)
-      const paidAtMs = log.blockTimestamp === undefined ? now() : log.blockTimestamp * 1000
-      const result = matchTransfer({ log, merchant, candidates: merchant ? tx.openInvoices(merchant.id, log.address, log.value) : [], paidAtMs })
-      if (result.kind === 'ignored') continue
-      if (result.kind === 'settle') {
-        const invoice = result.invoice
-        const id = webhookId('settled', invoice.uuid, log.txHash)
-        if (tx.getOutboxEntry(id) !== undefined) {
-          done.push({ kind: 'duplicate', log })
-          continue
-        }
-        const settlement: Settlement = {
-          txHash: log.txHash,
-          blockNumber: log.blockNumber,
-          blockHash: log.blockHash,
-          logIndex: log.logIndex,
-          from: log.from,
-          to: log.to,
-          providers: log.providers,
-          detectedAt: at,
-          settledAt: at,
-          webhookId: id,
-        }
-        tx.putInvoice({ ...invoice, status: 'settled', settlement, delivery: { webhookId: id, status: 'queued', attempts: 0, lastError: null, updatedAt: at } })
-        tx.putOutboxEntry(queuedOutboxEntry({ webhookId: id, merchantId: invoice.merchantId, invoiceUuid: invoice.uuid, type: 'invoice.settled', data: receipt(log, invoice.merchantId, invoice.uuid, event.head, at, at), at }))
-        tx.putProcessedTransfers(identity, [...processed, { block: log.blockNumber, invoiceUuid: invoice.uuid }])
-        done.push({ kind: 'settled', merchantId: invoice.merchantId, invoiceUuid: invoice.uuid, log, webhookId: id, latencySeconds: log.blockTimestamp === undefined ? null : Math.max(0, now() / 1000 - log.blockTimestamp) })
-      } else {
-        const id = webhookId('unmatched', `${identity}#${occurrence}`)
-        tx.putOutboxEntry(queuedOutboxEntry({ webhookId: id, merchantId: result.merchantId, invoiceUuid: null, type: 'payment.unmatched', data: receipt(log, result.merchantId, null, event.head, at, null), at }))
-        tx.putProcessedTransfers(identity, [...processed, { block: log.blockNumber, invoiceUuid: null }])
-        done.push({ kind: 'unmatched', merchantId: result.merchantId, log, webhookId: id })
-      }
-    }
-  }
-
-  function onReorg(event: Extract<ChainEvent, { type: 'reorg' }>, tx: StoreTx, done: SettlementOutcome[]) {
-    const at = new Date(now()).toISOString()
+    const stored = await tx.processedTransfers(transferIdentities(event.removed))
+    /** The records as this reorg leaves them, for identities it already took from. */
+    const remaining = new Map<string, ProcessedTransfer[]>()
     for (const log of event.removed) {
       const identity = transferIdentity(log)
-      const processed = [...tx.processedTransfers(identity)]
+      const processed = [...(remaining.get(identity) ?? stored.get(identity) ?? [])]
       const taken = processed.pop()
       if (taken === undefined) continue
+      remaining.set(identity, processed)
       tx.putProcessedTransfers(identity, processed)
       if (taken.invoiceUuid === null) continue
-      const invoice: Invoice | undefined = tx.getInvoice(taken.invoiceUuid)
+      const invoice = await tx.getInvoice(taken.invoiceUuid)
       if (invoice?.settlement == null || invoice.settlement.txHash !== log.txHash) continue
       const id = webhookId('reverted', invoice.uuid, log.txHash)
       tx.putInvoice({
@@ -128,17 +87,17 @@ export function createSettlementHandler(parameters: CreateSettlementHandlerParam
         reverted: [...invoice.reverted, invoice.settlement],
         delivery: { webhookId: id, status: 'queued', attempts: 0, lastError: null, updatedAt: at },
       })
-      tx.putOutboxEntry(queuedOutboxEntry({ webhookId: id, merchantId: invoice.merchantId, invoiceUuid: invoice.uuid, type: 'invoice.reverted', data: receipt(log, invoice.merchantId, invoice.uuid, log.blockNumber - 1, at, null), at }))
+      const data = transferReceipt({ log, chainId: config.chain.id, merchantId: invoice.merchantId, invoiceUuid: invoice.uuid, head: log.blockNumber - 1, detectedAt: at, settledAt: null })
+      tx.putOutboxEntry(queuedOutboxEntry({ webhookId: id, merchantId: invoice.merchantId, invoiceUuid: invoice.uuid, type: 'invoice.reverted', data, at }))
       done.push({ kind: 'reverted', merchantId: invoice.merchantId, invoiceUuid: invoice.uuid, log, webhookId: id })
     }
+    return done
   }
 
   return {
     onOutcome: outcomes.addListener,
-    handler(event, tx) {
-      const done: SettlementOutcome[] = []
-      if (event.type === 'logs') onLogs(event, tx, done)
-      else onReorg(event, tx, done)
+    async handler(event, tx) {
+      const done = event.type === 'logs' ? await onLogs(event, tx) : await onReorg(event, tx)
       if (done.length === 0) return undefined
       return () => {
         if (done.some((outcome) => outcome.kind !== 'duplicate')) parameters.onNotificationsQueued?.()

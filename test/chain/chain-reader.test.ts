@@ -37,7 +37,7 @@ async function pay(amounts: bigint[], to: Address = chain.merchantAddresses[0]!)
   return hashes
 }
 
-const checkpointOf = (r: ReaderUnderTest) => r.store.read((s) => s.getChainState())?.checkpoint
+const checkpointOf = async (r: ReaderUnderTest) => (await r.store.read((s) => s.getChainState()))?.checkpoint
 
 describe('chain reader against three providers in front of a real anvil chain', () => {
   it('accepts transfers to merchant addresses that all three providers report, and nothing else', async () => {
@@ -55,7 +55,7 @@ describe('chain reader against three providers in front of a real anvil chain', 
       expect(log.providers).toEqual(['primary', 'secondary', 'tertiary'].filter((p) => log.providers.includes(p)))
     }
     expect(acceptedLogs(r.events).some((log) => log.to === chain.stranger)).toBe(false)
-    expect(checkpointOf(r)).toBe(Number(await chain.anvil.client.getBlockNumber()))
+    expect(await checkpointOf(r)).toBe(Number(await chain.anvil.client.getBlockNumber()))
   })
 
   for (const lie of ['amount', 'fabricate', 'omit', 'block-hash'] as const) {
@@ -81,14 +81,14 @@ describe('chain reader against three providers in front of a real anvil chain', 
       // The liar may answer after the honest majority decided: its disagreement is still counted.
       await vi.waitFor(() => expect(disagreements.some((d) => d.provider === 'secondary')).toBe(true))
       expect(disagreements.every((d) => d.provider === 'secondary')).toBe(true)
-      expect(checkpointOf(r)).toBe(Number(await chain.anvil.client.getBlockNumber()))
+      expect(await checkpointOf(r)).toBe(Number(await chain.anvil.client.getBlockNumber()))
     })
   }
 
   it('accepts nothing and keeps the checkpoint while two providers are down, then reads the missed range when they recover', async () => {
     const r = await reader({ breaker: { failure_threshold: 5, success_threshold: 2, open_ms: 150 } })
     await readUntilCaughtUp(r.reader)
-    const before = checkpointOf(r)
+    const before = await checkpointOf(r)
     chain.proxies[0]!.setFault({ kind: 'down' })
     chain.proxies[2]!.setFault({ kind: 'status', status: 503, body: '<html><body>503 Service Unavailable</body></html>' })
     const paid = await pay([301n, 302n])
@@ -96,7 +96,7 @@ describe('chain reader against three providers in front of a real anvil chain', 
       const outcome = await r.reader.runRound()
       expect(outcome.kind).toBe('no_quorum')
     }
-    expect(checkpointOf(r)).toBe(before)
+    expect(await checkpointOf(r)).toBe(before)
     expect(acceptedLogs(r.events).filter((log) => paid.includes(log.txHash))).toEqual([])
 
     chain.proxies[0]!.setFault({ kind: 'none' })
@@ -153,7 +153,7 @@ describe('chain reader against three providers in front of a real anvil chain', 
     chain.proxies[2]!.setFault({ kind: 'lag', blocks: 1_000 })
     const r = await reader()
     await readUntilCaughtUp(r.reader)
-    expect(checkpointOf(r)).toBe(Number(await chain.anvil.client.getBlockNumber()))
+    expect(await checkpointOf(r)).toBe(Number(await chain.anvil.client.getBlockNumber()))
     expect(chain.proxies[2]!.totalRequests('eth_getLogs')).toBe(0)
   })
 
@@ -162,12 +162,12 @@ describe('chain reader against three providers in front of a real anvil chain', 
     const first = await startReader(chain, {}, storeName)
     const firstPaid = await pay([701n, 702n])
     await readUntilCaughtUp(first.reader)
-    const stoppedAt = checkpointOf(first)
+    const stoppedAt = await checkpointOf(first)
     await first.close()
 
     const secondPaid = await pay([703n, 704n])
     const second = await reader({}, storeName)
-    expect(checkpointOf(second)).toBe(stoppedAt)
+    expect(await checkpointOf(second)).toBe(stoppedAt)
     await readUntilCaughtUp(second.reader)
 
     const all = [...acceptedLogs(first.events), ...acceptedLogs(second.events)]

@@ -31,7 +31,7 @@ it('rolls back and re-reads a depth-2 reorg that replaces every kept block right
   const r = await startReader(c, {}, storeName)
   try {
     expect(await r.reader.runRound()).toMatchObject({ kind: 'advanced', fromBlock: 1, toBlock: head, caughtUp: true })
-    const kept = r.store.read((s) => s.getChainState())!.blocks.map((b) => b.number)
+    const kept = (await r.store.read((s) => s.getChainState()))!.blocks.map((b) => b.number)
     expect(kept).toEqual([head - 1, head]) // every kept block lies in the two blocks the reorg replaces
 
     const { nonce } = await c.anvil.client.getTransaction({ hash: vanishing })
@@ -56,7 +56,7 @@ it('rolls back and re-reads a depth-2 reorg that replaces every kept block right
     expect(reread.map((log) => log.txHash)).toContain(moved)
     expect(reread.map((log) => log.value)).toContain('14')
     expect(reread.map((log) => log.txHash)).not.toContain(vanishing)
-    const state = r.store.read((s) => s.getChainState())!
+    const state = (await r.store.read((s) => s.getChainState()))!
     expect(state.pendingReorg).toBeNull()
     expect(state.checkpoint).toBe(head)
   } finally {
@@ -69,7 +69,7 @@ it('rolls back and re-reads a depth-2 reorg that replaces every kept block right
     const later = await c.token.transfer(c.payer, merchant, 15n)
     await readUntilCaughtUp(again.reader)
     expect(acceptedLogs(again.events).map((log) => log.txHash)).toEqual([later])
-    expect(again.store.read((s) => s.getChainState())!.checkpoint).toBe(await blockOf(c, later))
+    expect((await again.store.read((s) => s.getChainState()))!.checkpoint).toBe(await blockOf(c, later))
   } finally {
     await again.close()
   }
@@ -85,13 +85,13 @@ it('still stops with REORG_TOO_DEEP when a block final by chain.reorg_window cha
       await c.token.transfer(c.payer, c.merchantAddresses[0]!, BigInt(20 + i))
       expect(await r.reader.runRound()).toMatchObject({ kind: 'advanced', caughtUp: true })
     }
-    const { checkpoint, blocks } = r.store.read((s) => s.getChainState())!
+    const { checkpoint, blocks } = (await r.store.read((s) => s.getChainState()))!
     expect(blocks[0]!.number).toBe(checkpoint - 2) // the floor's own hash is kept
 
     // Depth 4 replaces the floor block (checkpoint - 2) too.
     await c.anvil.client.request({ method: 'anvil_reorg' as never, params: [4, []] as never })
     await expect(r.reader.runRound()).rejects.toMatchObject({ code: 'REORG_TOO_DEEP' })
-    expect(r.store.read((s) => s.getChainState())!.checkpoint).toBe(checkpoint)
+    expect((await r.store.read((s) => s.getChainState()))!.checkpoint).toBe(checkpoint)
   } finally {
     await r.close()
   }

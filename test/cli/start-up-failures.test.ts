@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
-import { acquireWriterLock } from '../../src/store/writer-lock.ts'
+import { acquireWriterLock } from '../../src/store/lowdb/writer-lock.ts'
 import { TEST_WEBHOOK_SECRET } from '../support/config.ts'
 import { runCli, type CliOptions, type CliResult } from '../support/cli.ts'
 

@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
 import { initialChainState } from '../../src/chain/chain-state.ts'
-import { openLowdbStore } from '../../src/store/lowdb-store.ts'
+import { openLowdbStore } from '../../src/store/lowdb/lowdb-store.ts'
+import { lowdbFiles } from '../support/lowdb-files.ts'
 import { freePort } from '../support/anvil.ts'
 import { runCli } from '../support/cli.ts'
 import { TEST_WEBHOOK_SECRET } from '../support/config.ts'
@@ -39,7 +40,7 @@ describe('settleproof status: where it looks', () => {
     expect(before.code).toBe(0)
     expect(before.stdout).toContain(`store        none at ${storePath} (no daemon has written there yet`)
 
-    const store = await openLowdbStore({ path: storePath })
+    const store = await openLowdbStore(lowdbFiles(storePath))
     await store.transact((tx) => tx.putChainState({ ...initialChainState(31337, 1), checkpoint: 41 }))
     await store.close()
 

@@ -98,6 +98,40 @@ describe('settleproof check-config (the real CLI in a child process)', () => {
     for (const secret of ['key-aaaa', 'hunter2', 'short', TEST_WEBHOOK_SECRET]) expect(result.stderr).not.toContain(secret)
   })
 
+  it('accepts storage on PostgreSQL, and the lowdb form with or without its driver', async () => {
+    for (const storage of [
+      { driver: 'postgres', url: 'postgres://settleproof:hunter2@db.invalid:5432/settleproof' },
+      { driver: 'postgres', url: 'postgresql://db.invalid/settleproof', pool_size: 20 },
+      { driver: 'lowdb', path: './data/store.json' },
+      { path: './data/store.json' },
+    ]) {
+      const result = await checkConfig({ ...validDocument(), storage })
+      expect(result.stderr).toBe('')
+      expect(result.code).toBe(0)
+    }
+  })
+
+  it('rejects a bad PostgreSQL storage section without echoing the database URL', async () => {
+    const url = 'mysql://settleproof:hunter2@db.invalid:5432/settleproof'
+    const badUrl = await checkConfig({ ...validDocument(), storage: { driver: 'postgres', url } })
+    expect(badUrl.code).toBe(78)
+    expect(badUrl.stderr).toContain('storage.url: invalid database URL: expected a postgres:// or postgresql:// URL')
+    for (const part of ['hunter2', 'db.invalid', url]) expect(badUrl.stderr).not.toContain(part)
+    const unparsable = await checkConfig({ ...validDocument(), storage: { driver: 'postgres', url: 'postgres://settleproof:hunter2@[db.invalid' } })
+    expect(unparsable.code).toBe(78)
+    expect(unparsable.stderr).toContain('storage.url: invalid database URL')
+    expect(unparsable.stderr).not.toContain('hunter2')
+    const pool = await checkConfig({ ...validDocument(), storage: { driver: 'postgres', url: 'postgres://db.invalid/settleproof', pool_size: 0 } })
+    expect(pool.code).toBe(78)
+    expect(pool.stderr).toContain('storage.pool_size: ')
+    const mixed = await checkConfig({ ...validDocument(), storage: { driver: 'postgres', url: 'postgres://db.invalid/settleproof', path: './data/store.json' } })
+    expect(mixed.code).toBe(78)
+    expect(mixed.stderr).toContain('storage.path: unknown key')
+    const missing = await checkConfig({ ...validDocument(), storage: { driver: 'postgres' } })
+    expect(missing.code).toBe(78)
+    expect(missing.stderr).toContain('storage.url: required')
+  })
+
   it('reports YAML errors with line, column and the key: exit 78', async () => {
     const duplicate = await checkConfig('chain:\n  id: 8453\n  confirmations: 3\n  id: 1\nquorum: 2\n')
     expect(duplicate.code).toBe(78)

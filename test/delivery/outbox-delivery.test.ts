@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { foldDeadLetters, readDeadLetterLines } from '../../src/delivery/dead-letter-file.ts'
+import { foldDeadLetters } from '../../src/delivery/dead-letter.ts'
+import { readDeadLetterLines } from '../../src/store/dead-letter-file.ts'
 import type { DeliveryAttempt } from '../../src/delivery/outbox-worker.ts'
 import { runCli } from '../support/cli.ts'
 import { daemonDocument, eventually, merchantAddress, startTestDaemon, writeDaemonConfig, startMerchantWorld, type MerchantWorld } from '../support/daemon-harness.ts'
@@ -125,7 +126,7 @@ describe('webhook delivery when a merchant endpoint fails', () => {
         // The running daemon picks the replay up from the file: the invoice now reads delivered.
         await eventually(async () => (await acmeInvoice()).delivery.status === 'delivered', 30_000, 'replay recorded')
         // ... and counts it as delivered, no longer dead, wherever deliveries are counted.
-        expect(d.daemon.store.read((r) => r.counts()).outbox).toMatchObject({ dead: 0 })
+        expect((await d.daemon.store.read((r) => r.counts())).outbox).toMatchObject({ dead: 0 })
         expect(await acmeDelivered()).toBe(acmeDeliveredBefore + 1)
         await eventually(async () => (await statusJson(d.configPath) as { deliveries?: { dead?: number } } | undefined)?.deliveries?.dead === 0, 60_000, 'status counts the replay as delivered')
         const lines = (await readFile(d.dlqPath, 'utf8')).trim().split('\n')

@@ -4,11 +4,14 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { parseConfig } from '../../src/config/load.ts'
 import { queuedOutboxEntry, type OutboxEntry } from '../../src/delivery/outbox-entry.ts'
-import { foldDeadLetters, readDeadLetterLines } from '../../src/delivery/dead-letter-file.ts'
+import { foldDeadLetters } from '../../src/delivery/dead-letter.ts'
 import { createOutboxWorker } from '../../src/delivery/outbox-worker.ts'
 import { webhookId } from '../../src/delivery/webhook-id.ts'
 import { silentLogger } from '../../src/ops/logger.ts'
-import { openLowdbStore } from '../../src/store/lowdb-store.ts'
+import { readDeadLetterLines } from '../../src/store/dead-letter-file.ts'
+import { openLowdbStore } from '../../src/store/lowdb/lowdb-store.ts'
+import { openStore } from '../../src/store/open-store.ts'
+import { lowdbFiles } from '../support/lowdb-files.ts'
 import type { Store } from '../../src/store/store.ts'
 import { apiKeyOf, eventually, secretOf } from '../support/daemon-harness.ts'
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts'
@@ -21,7 +24,7 @@ const EVENTS = 600
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'settleproof-outbox-'))
   receiver = await startWebhookReceiver({ '/acme': secretOf('acme') })
-  store = await openLowdbStore({ path: join(dir, 'store.json') })
+  store = await openLowdbStore(lowdbFiles(join(dir, 'store.json')))
 })
 afterAll(async () => {
   await store.close()
@@ -72,13 +75,15 @@ it('delivers a large queue exactly once per event when nothing fails, never more
   let peak = 0
   worker.onAttempt(() => inFlight--)
   const sampler = setInterval(() => {
-    inFlight = store.read((r) => r.counts()).outbox.in_flight
-    peak = Math.max(peak, inFlight)
+    void store.read((r) => r.counts()).then((counts) => {
+      inFlight = counts.outbox.in_flight
+      peak = Math.max(peak, inFlight)
+    })
   }, 1)
   void worker.start()
   try {
     await eventually(() => receiver.delivered('/acme').length >= EVENTS, 30_000, 'every event delivered')
-    await eventually(() => store.read((r) => r.counts()).outbox.delivered === EVENTS, 5_000, 'every delivery recorded')
+    await eventually(async () => (await store.read((r) => r.counts())).outbox.delivered === EVENTS, 5_000, 'every delivery recorded')
   } finally {
     clearInterval(sampler)
     await worker.stop()
@@ -87,12 +92,11 @@ it('delivers a large queue exactly once per event when nothing fails, never more
   expect(ids).toHaveLength(EVENTS)
   expect(new Set(ids).size).toBe(EVENTS)
   expect(peak).toBeLessThanOrEqual(300)
-  expect(store.read((r) => r.counts()).outbox).toMatchObject({ queued: 0, in_flight: 0, retrying: 0, delivered: EVENTS })
+  expect((await store.read((r) => r.counts())).outbox).toMatchObject({ queued: 0, in_flight: 0, retrying: 0, delivered: EVENTS })
 })
 
 it('an attempt the merchant breaker refuses is not counted: each dead letter says as many attempts as requests the endpoint got', async () => {
   const endpoint = await startWebhookReceiver({ '/acme': secretOf('acme') })
-  const refusedStore = await openLowdbStore({ path: join(dir, 'refused.json') })
   const dlqPath = join(dir, 'refused-dlq.jsonl')
   const config = parseConfig({
     chain: { id: 1 },
@@ -104,6 +108,7 @@ it('an attempt the merchant breaker refuses is not counted: each dead letter say
     webhooks: { concurrency: 8, max_attempts: 2, initial_delay_ms: 1, max_delay_ms: 2, timeout_ms: 5_000 },
     merchants: [{ id: 'acme', webhook_url: `${endpoint.url}/acme`, webhook_secret: secretOf('acme'), api_key: apiKeyOf('acme'), receive_addresses: ['0x1111111111111111111111111111111111111111'], tokens: ['0x2222222222222222222222222222222222222222'] }],
   })
+  const refusedStore = await openStore(config, { logger: silentLogger() })
   // The worker's clock, injected: the second event falls due when the test says so.
   let offsetMs = 0
   const now = () => Date.now() + offsetMs

@@ -5,15 +5,15 @@ const provider = (name: string, state: 'closed' | 'open' | 'half_open', refused:
 
 describe('readiness', () => {
   it('is ready with the store open and quorum providers usable (half-open counts as usable)', () => {
-    expect(readiness({ providers: [provider('a', 'closed'), provider('b', 'half_open'), provider('c', 'open')] }, 2, true)).toMatchObject({ ready: true, usable_providers: ['a', 'b'] })
+    expect(readiness({ providers: [provider('a', 'closed'), provider('b', 'half_open'), provider('c', 'open')] }, 2, { available: true })).toMatchObject({ ready: true, usable_providers: ['a', 'b'] })
   })
   it('is not ready below quorum, naming each unusable provider and why', () => {
-    const r = readiness({ providers: [provider('a', 'closed'), provider('b', 'open'), provider('c', 'closed', 'reports chain id 1, expected 8453 (eth_chainId)')] }, 2, true)
+    const r = readiness({ providers: [provider('a', 'closed'), provider('b', 'open'), provider('c', 'closed', 'reports chain id 1, expected 8453 (eth_chainId)')] }, 2, { available: true })
     expect(r.ready).toBe(false)
     expect(r.reasons).toEqual(['1 of 3 providers usable, quorum needs 2: b (breaker open), c (refused: reports chain id 1, expected 8453 (eth_chainId))'])
   })
   it('lists a refused provider with its reason even while the others make the quorum, and does not count it usable', () => {
-    expect(readiness({ providers: [provider('a', 'closed'), provider('b', 'closed'), provider('c', 'closed', 'HTTP 401 (eth_blockNumber)')] }, 2, true)).toEqual({
+    expect(readiness({ providers: [provider('a', 'closed'), provider('b', 'closed'), provider('c', 'closed', 'HTTP 401 (eth_blockNumber)')] }, 2, { available: true })).toEqual({
       ready: true,
       reasons: [],
       usable_providers: ['a', 'b'],
@@ -21,7 +21,11 @@ describe('readiness', () => {
     })
   })
   it('is not ready when the store is closed, whatever the providers', () => {
-    expect(readiness({ providers: [provider('a', 'closed'), provider('b', 'closed')] }, 2, false)).toMatchObject({ ready: false, reasons: ['store is not open'] })
+    expect(readiness({ providers: [provider('a', 'closed'), provider('b', 'closed')] }, 2, { available: false, reason: 'store is not open' })).toMatchObject({ ready: false, reasons: ['store is not open'] })
+  })
+  it("is not ready while the store cannot serve, giving the store's own reason beside the providers' (a database out of reach)", () => {
+    const r = readiness({ providers: [provider('a', 'closed'), provider('b', 'open')] }, 2, { available: false, reason: 'store unavailable: connection refused by the database' })
+    expect(r).toMatchObject({ ready: false, reasons: ['store unavailable: connection refused by the database', '1 of 2 providers usable, quorum needs 2: b (breaker open)'] })
   })
 })
 

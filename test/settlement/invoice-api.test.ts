@@ -8,7 +8,7 @@ import { parseConfig } from '../../src/config/load.ts'
 import { startHttpServer, type HttpServer } from '../../src/ops/http-server.ts'
 import { silentLogger } from '../../src/ops/logger.ts'
 import { invoiceRoutes } from '../../src/settlement/invoice-routes.ts'
-import { openLowdbStore } from '../../src/store/lowdb-store.ts'
+import { openStore } from '../../src/store/open-store.ts'
 import type { Store } from '../../src/store/store.ts'
 import { apiKeyOf, secretOf } from '../support/daemon-harness.ts'
 
@@ -33,7 +33,7 @@ beforeAll(async () => {
       { id: 'globex', webhook_url: 'http://127.0.0.1:9/globex', webhook_secret: secretOf('globex'), api_key: apiKeyOf('globex'), receive_addresses: [GLOBEX_ADDRESS], tokens: [TOKEN, OTHER_TOKEN] },
     ],
   })
-  store = await openLowdbStore({ path: config.storage.path })
+  store = await openStore(config, { logger: silentLogger() })
   server = await startHttpServer({ host: '127.0.0.1', port: 0, logger: silentLogger(), routes: invoiceRoutes({ config, store, logger: silentLogger() }) })
 })
 afterAll(async () => {

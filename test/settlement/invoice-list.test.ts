@@ -8,7 +8,7 @@ import { parseConfig } from '../../src/config/load.ts'
 import { startHttpServer, type HttpServer } from '../../src/ops/http-server.ts'
 import { silentLogger } from '../../src/ops/logger.ts'
 import { invoiceRoutes } from '../../src/settlement/invoice-routes.ts'
-import { openLowdbStore } from '../../src/store/lowdb-store.ts'
+import { openStore } from '../../src/store/open-store.ts'
 import type { Store } from '../../src/store/store.ts'
 import { apiKeyOf, daemonDocument, eventually, merchantAddress, secretOf, startMerchantWorld, startTestDaemon, type DaemonUnderTest, type MerchantWorld } from '../support/daemon-harness.ts'
 
@@ -49,7 +49,7 @@ describe('GET /v1/invoices: own invoices, newest first, cursor paging, filters, 
       storage: { path: join(dir, 'store.json') },
       merchants: (['acme', 'globex'] as const).map((id) => ({ id, webhook_url: `http://127.0.0.1:9/${id}`, webhook_secret: secretOf(id), api_key: apiKeyOf(id), receive_addresses: [`0x${(id === 'acme' ? '1' : '2').repeat(40)}`], tokens: [TOKEN] })),
     })
-    store = await openLowdbStore({ path: config.storage.path })
+    store = await openStore(config, { logger: silentLogger() })
     server = await startHttpServer({ host: '127.0.0.1', port: 0, logger: silentLogger(), routes: invoiceRoutes({ config, store, logger: silentLogger(), now: () => clock }) })
     // Five for acme and three for globex, interleaved, one second apart; acme's third expires at T0 + 30 s.
     const plan: ('acme' | 'globex')[] = ['acme', 'globex', 'acme', 'acme', 'globex', 'acme', 'globex', 'acme']

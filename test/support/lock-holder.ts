@@ -1,8 +1,8 @@
 // A child process for writer-lock tests. `hold PATH`: takes the lock, prints "held <pid>" and
 // keeps it until killed (bounded: it gives up after a minute). `wait PATH`: retries every 20 ms
 // until the lock is free (bounded), then prints "took <pid>" and exits, releasing it.
-import { StoreLockedError } from '../../src/store/errors.ts'
-import { acquireWriterLock } from '../../src/store/writer-lock.ts'
+import { StoreLockedError } from '../../src/store/lowdb/errors.ts'
+import { acquireWriterLock } from '../../src/store/lowdb/writer-lock.ts'
 
 const [mode, path] = process.argv.slice(2)
 if ((mode !== 'hold' && mode !== 'wait') || !path) throw new Error('usage: lock-holder.ts hold|wait PATH')

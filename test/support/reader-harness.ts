@@ -6,7 +6,7 @@ import { createChainReader, type ChainEvent, type ChainReader } from '../../src/
 import { createRpcProvider, type RpcProvider } from '../../src/chain/rpc-provider.ts'
 import type { Config } from '../../src/config/schema.ts'
 import { silentLogger } from '../../src/ops/logger.ts'
-import { openLowdbStore } from '../../src/store/lowdb-store.ts'
+import { openStore } from '../../src/store/open-store.ts'
 import type { Store } from '../../src/store/store.ts'
 import { startAnvil, type Anvil } from './anvil.ts'
 import { testConfig } from './config.ts'
@@ -59,7 +59,11 @@ export type ReaderUnderTest = {
   close(): Promise<void>
 }
 
-export async function startReader(fixture: ChainFixture, overrides: Record<string, unknown> = {}, storeName = 'store.json'): Promise<ReaderUnderTest> {
+/**
+ * `wrapStore` puts something between the reader and its store (`retryingStore`, to run every
+ * transaction twice as PostgreSQL may).
+ */
+export async function startReader(fixture: ChainFixture, overrides: Record<string, unknown> = {}, storeName = 'store.json', wrapStore: (store: Store) => Store = (store) => store): Promise<ReaderUnderTest> {
   const config = testConfig({
     chainId: fixture.anvil.chainId,
     providerUrls: fixture.proxies.map((p) => p.url),
@@ -68,21 +72,16 @@ export async function startReader(fixture: ChainFixture, overrides: Record<strin
     storagePath: join(fixture.dir, storeName),
     overrides,
   })
-  const store = await openLowdbStore({ path: config.storage.path })
+  const store = wrapStore(await openStore(config, { logger: silentLogger() }))
   const providers = config.providers.map((provider) => createRpcProvider({ provider, chainId: config.chain.id, breaker: config.breaker, rpc: config.rpc }))
   const events: ChainEvent[] = []
   // The handler runs inside the transaction; an event counts only once that transaction committed.
-  let staged: ChainEvent[] = []
-  const reader = createChainReader({
+  const reader = await createChainReader({
     config,
     providers,
     store,
     logger: silentLogger(),
-    handler: (event) => void staged.push(event),
-  })
-  reader.onRound((outcome) => {
-    if (outcome.kind === 'advanced') events.push(...staged)
-    staged = []
+    handler: (event) => () => void events.push(event),
   })
   return {
     config,

@@ -1,7 +1,8 @@
 // A child process for storage-fault tests, run under `ulimit -f` so the disk fills for real:
 // commits invoices to a lowdb store in groups of concurrent transactions until one fails, then
 // tries to read what failed, and prints one JSON report on stdout.
-import { openLowdbStore } from '../../src/store/lowdb-store.ts'
+import { openLowdbStore } from '../../src/store/lowdb/lowdb-store.ts'
+import { lowdbFiles } from './lowdb-files.ts'
 import type { Invoice } from '../../src/settlement/invoice.ts'
 
 const path = process.argv[2]
@@ -32,7 +33,7 @@ const outcome = (fn: () => unknown) => {
   }
 }
 
-const store = await openLowdbStore({ path })
+const store = await openLowdbStore(lowdbFiles(path))
 let failedCode: string | null = null
 void (store.failed as Promise<never> | undefined)?.catch((error: { code?: string }) => (failedCode = error.code ?? 'error'))
 const acknowledged: string[] = []
@@ -47,7 +48,7 @@ for (let next = 0; next < 20_000 && refused.length === 0; next += GROUP) {
   // Reads that answer a client, made while the group is in memory but not yet on disk. The last
   // of the group is refused whenever any of it is (no write follows a failed one).
   const last = group.at(-1)!.uuid
-  const peeks = [store.transact((tx) => tx.getInvoice(last)?.uuid), store.findInvoice(last).then((i) => i?.uuid), store.listInvoices('acme', newestOne, 0).then((r) => r.invoices[0]?.uuid)]
+  const peeks = [store.transact(async (tx) => (await tx.getInvoice(last))?.uuid), store.findInvoice(last).then((i) => i?.uuid), store.listInvoices('acme', newestOne, 0).then((r) => r.invoices[0]?.uuid)]
   const results = await Promise.allSettled(commits)
   for (const [k, result] of results.entries()) (result.status === 'fulfilled' ? acknowledged : refused).push(group[k]!.uuid)
   for (const peek of await Promise.allSettled(peeks)) if (peek.status === 'fulfilled' && peek.value === last) seenBeforeDurable.push(last)
@@ -59,12 +60,12 @@ const report = {
   acknowledged,
   refused,
   servedButLost,
-  read: await outcome(() => store.read((r) => r.getInvoice(lost)?.uuid)),
-  has: await outcome(() => store.hasInvoice(lost)),
+  read: await outcome(() => store.read(async (r) => (await r.getInvoice(lost))?.uuid)),
+  has: await outcome(() => store.findInvoice(lost).then((i) => i !== undefined)),
   find: await outcome(() => store.findInvoice(lost).then((i) => i?.uuid)),
   list: await outcome(() => store.listInvoices('acme', newestOne, 0).then((r) => r.invoices.length)),
-  retry: await outcome(() => store.transact((tx) => tx.getInvoice(lost)?.uuid ?? (tx.putInvoice(invoice(999_999)), 'put'))),
-  isOpen: store.isOpen(),
+  retry: await outcome(() => store.transact(async (tx) => (await tx.getInvoice(lost))?.uuid ?? (tx.putInvoice(invoice(999_999)), 'put'))),
+  isOpen: store.availability().available,
   failed: failedCode,
 }
 await store.close()

@@ -1,6 +1,7 @@
 import { loadConfig } from '../../config/load.ts'
-import { displayDeadLetter, foldDeadLetters, readDeadLetterLines } from '../../delivery/dead-letter-file.ts'
+import { displayDeadLetter } from '../../delivery/dead-letter.ts'
 import { replayDeadLetters } from '../../delivery/dlq-replay.ts'
+import { openDeadLetters } from '../../store/open-store.ts'
 import { EXIT, type ExitCode } from '../exit-codes.ts'
 import { UsageError } from '../usage-error.ts'
 
@@ -18,7 +19,8 @@ export async function dlq(subcommand: string | undefined, options: { config?: st
   if (subcommand !== 'list' && subcommand !== 'replay') throw new UsageError('dlq needs a subcommand: list or replay')
   const { config } = loadConfig({ path: options.config })
   if (subcommand === 'list') {
-    const letters = foldDeadLetters(await readDeadLetterLines(config.dlq.path)).map(displayDeadLetter)
+    const deadLetters = await openDeadLetters(config)
+    const letters = (await deadLetters.list().finally(() => deadLetters.close())).map(displayDeadLetter)
     if (options.json) out.write(`${JSON.stringify(letters, null, 2)}\n`)
     else if (letters.length === 0) out.write('no dead letters\n')
     else {

@@ -1,8 +1,7 @@
 import got from 'got'
 import { loadConfig } from '../../config/load.ts'
-import { foldDeadLetters, readDeadLetterLines } from '../../delivery/dead-letter-file.ts'
 import type { Diagnostics } from '../../ops/diagnostics.ts'
-import { readLowdbStoreSnapshot } from '../../store/lowdb-store.ts'
+import { openDeadLetters, readStoreSnapshot, storeLocation } from '../../store/open-store.ts'
 import { EXIT, type ExitCode } from '../exit-codes.ts'
 
 export const statusHelp = `Usage: settleproof status [--json] [--config FILE]
@@ -17,17 +16,18 @@ what only it knows (breakers, refusals, latency); works while the daemon is stop
 /** `settleproof status`. */
 export async function status(options: { config?: string | undefined; json?: boolean }, out: NodeJS.WritableStream): Promise<ExitCode> {
   const { config } = loadConfig({ path: options.config })
-  const snapshot = await readLowdbStoreSnapshot(config.storage.path)
+  const snapshot = await readStoreSnapshot(config)
   const host = config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host
   const live = await got(`http://${host}:${config.server.port}/diagnostics`, { timeout: { request: 2_000 }, retry: { limit: 0 } })
     .json<Diagnostics>()
     .catch(() => null)
-  const letters = foldDeadLetters(await readDeadLetterLines(config.dlq.path))
+  const deadLetters = await openDeadLetters(config)
+  const letters = await deadLetters.list().finally(() => deadLetters.close())
   const checkpoint = live?.checkpoint ?? snapshot?.chain?.checkpoint ?? null
   const report = {
     daemon: live === null ? 'not reachable' : 'running',
     // Said plainly: an empty report from the wrong folder must not pass for an empty store.
-    store: { path: config.storage.path, found: snapshot !== null },
+    store: { path: storeLocation(config.storage), found: snapshot !== null },
     chain_id: config.chain.id,
     checkpoint,
     head: live?.head ?? null,

@@ -1,11 +1,11 @@
-import { open, readFile } from 'node:fs/promises'
-import { mkdir } from 'node:fs/promises'
-import { dirname } from 'node:path'
 import { displayUrl, maskSecrets, urlSecrets } from '../ops/redact.ts'
 import type { OutboxEntry } from './outbox-entry.ts'
 import type { WebhookEventType, WebhookPayload } from './webhook-payload.ts'
 
-/** One dead letter as written to the DLQ file (SPEC §7 field names). */
+/**
+ * One dead letter as the DLQ records it (SPEC §7 field names): a line of the JSONL file, or a
+ * row of the PostgreSQL backend; the same shape whatever keeps it.
+ */
 export type DeadLetter = {
   kind: 'dead_letter'
   webhook_id: string
@@ -20,7 +20,7 @@ export type DeadLetter = {
   dead_at: string
 }
 
-/** Appended when a replay delivered a dead letter: the file stays an audit trail, never rewritten. */
+/** Recorded when a replay delivered a dead letter: the DLQ stays an audit trail, never rewritten. */
 export type ReplayMark = { kind: 'replayed'; webhook_id: string; replayed_at: string; status: number }
 
 export type DeadLetterLine = DeadLetter | ReplayMark
@@ -42,38 +42,6 @@ export function deadLetterFromEntry(entry: OutboxEntry, url: string, deadAt: str
     last_error: entry.lastError,
     dead_at: deadAt,
   }
-}
-
-/**
- * Appends lines with one O_APPEND write and an fsync. One write per call keeps lines whole
- * when the daemon and a `dlq replay` append to the same file at once.
- */
-export async function appendDeadLetterLines(path: string, lines: readonly DeadLetterLine[]): Promise<void> {
-  if (lines.length === 0) return
-  await mkdir(dirname(path), { recursive: true })
-  const file = await open(path, 'a', 0o600)
-  try {
-    await file.write(lines.map((line) => `${JSON.stringify(line)}\n`).join(''))
-    await file.sync()
-  } finally {
-    await file.close()
-  }
-}
-
-/** Every complete line of the file; a last line still being written (no newline yet) is left out. */
-export async function readDeadLetterLines(path: string): Promise<DeadLetterLine[]> {
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return []
-    throw error
-  }
-  const complete = text.slice(0, text.lastIndexOf('\n') + 1)
-  return complete
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as DeadLetterLine)
 }
 
 /**

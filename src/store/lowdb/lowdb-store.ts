@@ -1,19 +1,36 @@
 import { resolve } from 'node:path'
 import { Low } from 'lowdb'
-import type { ChainState } from '../chain/chain-state.ts'
-import type { OutboxEntry } from '../delivery/outbox-entry.ts'
-import { invoiceStatus, type Invoice } from '../settlement/invoice.ts'
-import { selectInvoicePage, type InvoiceCursor, type InvoiceListEntry, type InvoiceListQuery } from '../settlement/invoice-list-query.ts'
+import type { ChainState } from '../../chain/chain-state.ts'
+import type { OutboxEntry } from '../../delivery/outbox-entry.ts'
+import { invoiceStatus, type Invoice } from '../../settlement/invoice.ts'
+import { selectInvoicePage, type InvoiceCursor, type InvoiceListEntry, type InvoiceListQuery } from '../../settlement/invoice-list-query.ts'
 import { DurableJsonFile } from './durable-json-file.ts'
-import { StoreClosedError, StoreWriteError } from './errors.ts'
+import { StoreClosedError, StoreWriteError } from '../errors.ts'
 import { InvoiceArchive } from './invoice-archive.ts'
 import { Journal, journalLine, readJournal } from './journal.ts'
 import { applyChanges, countDocument, emptyDocument, isFinal, parseDocument, type Changes, type Document } from './lowdb-document.ts'
-import type { ProcessedTransfer, Store, StoreCounts, StoreReader, StoreTx } from './store.ts'
+import {
+  openInvoiceKey,
+  type DeadLetters,
+  type PendingOutboxQuery,
+  type PendingOutboxState,
+  type ProcessedTransfer,
+  type Store,
+  type StoreAvailability,
+  type StoreCounts,
+  type StoreReader,
+  type StoreTx,
+} from '../store.ts'
+import { openFileDeadLetters } from './file-dead-letters.ts'
 import { createStoreDirectory } from './store-directory.ts'
 import { acquireWriterLock, type WriterLock } from './writer-lock.ts'
 
-export type OpenLowdbStoreParameters = { path: string }
+export type OpenLowdbStoreParameters = {
+  /** The snapshot file (`storage.path`); the journal, archive and lock sit beside it. */
+  path: string
+  /** The dead-letter file (`dlq.path`). */
+  dlqPath: string
+}
 
 /** The journal is folded into a new snapshot once it outgrows this, or the last snapshot. */
 const MIN_JOURNAL_BYTES_BEFORE_SNAPSHOT = 4 * 1024 * 1024
@@ -54,7 +71,7 @@ export async function openLowdbStore(parameters: OpenLowdbStoreParameters): Prom
     db.data = document
     const journal = await Journal.open(`${path}.journal`, validJournalBytes)
     const archive = await InvoiceArchive.open(`${path}.archive.jsonl`)
-    return new LowdbStore(path, adapter, db, journal, nextSeq, lock, archive)
+    return new LowdbStore(path, adapter, db, journal, nextSeq, lock, archive, openFileDeadLetters(resolve(parameters.dlqPath)))
   } catch (error) {
     await lock.release()
     throw error
@@ -72,9 +89,10 @@ export async function readLowdbStoreSnapshot(path: string): Promise<{ chain: Cha
   return { chain: document.chain, counts: countDocument(document, Date.now()) }
 }
 
-const openKey = (merchantId: string, token: string, amount: string) => `${merchantId}|${token}|${amount}`
+const openKey = (invoice: Invoice) => openInvoiceKey({ merchantId: invoice.merchantId, token: invoice.token, amount: invoice.amount })
 const byAge = (a: { createdAt: string; uuid?: string; webhookId?: string }, b: { createdAt: string; uuid?: string; webhookId?: string }) =>
   a.createdAt.localeCompare(b.createdAt) || (a.uuid ?? a.webhookId ?? '').localeCompare(b.uuid ?? b.webhookId ?? '')
+const PENDING_STATES: readonly PendingOutboxState[] = ['queued', 'in_flight', 'retrying']
 
 /** Changes staged by one transaction; applied to the document only when it returns. */
 type Overlay = {
@@ -87,19 +105,41 @@ type Overlay = {
   replayed: Set<string>
 }
 
+const isPromiseLike = <T>(value: Promise<T> | T): value is Promise<T> => typeof (value as { then?: unknown } | null)?.then === 'function'
+
+const emptyOverlay = (): Overlay => ({ invoices: new Map(), opened: new Map(), outbox: new Map(), processed: new Map(), replayed: new Set() })
+
+/** What a transaction changed, as a journal record, or null when it changed nothing. */
+function overlayChanges(overlay: Overlay, seq: number): Changes | null {
+  if (overlay.chain === undefined && overlay.invoices.size === 0 && overlay.outbox.size === 0 && overlay.processed.size === 0 && overlay.replayed.size === 0) return null
+  const changes: Changes = { seq }
+  if (overlay.chain !== undefined) changes.chain = overlay.chain
+  if (overlay.invoices.size > 0) changes.invoices = [...overlay.invoices.values()]
+  if (overlay.outbox.size > 0) changes.outbox = [...overlay.outbox.values()]
+  if (overlay.processed.size > 0) changes.processed = [...overlay.processed]
+  if (overlay.replayed.size > 0) changes.replayed = [...overlay.replayed]
+  return changes
+}
+
 /**
- * The lowdb backend. A transaction is applied to memory when it commits, so the transactions
- * that follow see it and share its journal write (group commit), and is acknowledged once its
- * journal line is durable. When a write fails, memory holds commits the disk does not: rather
- * than unpick them, the store fails as a whole. From then on every read and transaction throws
- * the `StoreWriteError`, so nothing that failed is ever served (no 200 for an invoice that is
- * not on disk), and `failed` rejects so the daemon stops at once and its supervisor restarts
- * it from what the disk holds. Reads that answer a client (`findInvoice`, a transaction that
+ * The lowdb backend. Transactions take turns: one runs at a time, an async one holding the
+ * turn until it returns, so what it read is still true when it commits (nothing to retry: each
+ * transaction runs once). A transaction is applied to memory when it commits, so the
+ * transactions that follow see it and share its journal write (group commit), and is
+ * acknowledged once its journal line is durable; the turn passes on at the commit, not at the
+ * write, so transactions keep queueing behind a slow disk into one write.
+ *
+ * When a write fails, memory holds commits the disk does not: rather than unpick them, the
+ * store fails as a whole. From then on every read and transaction throws the
+ * `StoreWriteError`, so nothing that failed is ever served (no 200 for an invoice that is not
+ * on disk), and `failed` rejects so the daemon stops at once and its supervisor restarts it
+ * from what the disk holds. Reads that answer a client (`findInvoice`, a transaction that
  * changes nothing) also wait until what they saw is durable.
  */
 class LowdbStore implements Store {
   readonly location: string
   readonly failed: Promise<never>
+  readonly deadLetters: DeadLetters
   #rejectFailed!: (error: StoreWriteError) => void
   readonly #db: Low<Document>
   readonly #adapter: DurableJsonFile<Document>
@@ -117,10 +157,13 @@ class LowdbStore implements Store {
   #snapshotBytes = 0
   #writer: Promise<void> | null = null
   #waiters: { seq: number; resolve: () => void; reject: (error: unknown) => void }[] = []
+  /** Whether a transaction (or compaction's commit, or close) has the turn; the others wait in `#waiting`, first come first served. */
+  #busy = false
+  #waiting: (() => void)[] = []
   #failure: StoreWriteError | null = null
   #closed = false
 
-  constructor(location: string, adapter: DurableJsonFile<Document>, db: Low<Document>, journal: Journal, nextSeq: number, lock: WriterLock, archive: InvoiceArchive) {
+  constructor(location: string, adapter: DurableJsonFile<Document>, db: Low<Document>, journal: Journal, nextSeq: number, lock: WriterLock, archive: InvoiceArchive, deadLetters: DeadLetters) {
     this.location = location
     this.#adapter = adapter
     this.#db = db
@@ -130,6 +173,7 @@ class LowdbStore implements Store {
     this.#persisted = nextSeq - 1
     this.#lock = lock
     this.#archive = archive
+    this.deadLetters = deadLetters
     this.failed = new Promise<never>((_, reject) => (this.#rejectFailed = reject))
     this.failed.catch(() => undefined) // observed by whoever races it; never an unhandled rejection
     for (const invoice of Object.values(db.data.invoices)) this.#index(invoice, undefined)
@@ -137,66 +181,137 @@ class LowdbStore implements Store {
   }
 
   #index = (next: Invoice | undefined, previous: Invoice | undefined) => {
-    if (previous?.status === 'open') this.#open.get(openKey(previous.merchantId, previous.token, previous.amount))?.delete(previous.uuid)
+    if (previous?.status === 'open') this.#open.get(openKey(previous))?.delete(previous.uuid)
     if (next?.status === 'open') {
-      const key = openKey(next.merchantId, next.token, next.amount)
+      const key = openKey(next)
       let set = this.#open.get(key)
       if (set === undefined) this.#open.set(key, (set = new Set()))
       set.add(next.uuid)
     }
   }
 
+  /**
+   * Reads over the document in memory (commits whose write is in flight included) and, inside
+   * a transaction, its staged changes. Every read refuses once a write failed.
+   */
   #reader(overlay?: Overlay): StoreReader {
     const data = this.#db.data
     const invoice = (uuid: string) => overlay?.invoices.get(uuid) ?? data.invoices[uuid]
     const outbox = (id: string) => (overlay?.outbox.has(id) ? overlay.outbox.get(id) : data.outbox[id])
+    const pending = (visit: (entry: OutboxEntry) => boolean | void) => {
+      // Entries sit in creation order (a retried entry keeps its place); staged new ones come last.
+      for (const id in data.outbox) {
+        const entry = outbox(id)
+        if (entry !== undefined && !isFinal(entry.state) && visit(entry) === false) return
+      }
+      for (const [id, entry] of overlay?.outbox ?? []) if (data.outbox[id] === undefined && !isFinal(entry.state) && visit(entry) === false) return
+    }
+    const guarded = <A extends unknown[], R>(read: (...args: A) => R) => async (...args: A): Promise<R> => {
+      this.#assertNotFailed()
+      return read(...args)
+    }
     return {
-      getChainState: () => overlay?.chain ?? data.chain,
-      getInvoice: invoice,
-      openInvoices: (merchantId, token, amount) => {
-        const key = openKey(merchantId, token, amount)
-        const uuids = new Set(this.#open.get(key))
-        for (const uuid of overlay?.opened.get(key) ?? []) uuids.add(uuid)
-        return [...uuids]
-          .map((uuid) => invoice(uuid)!)
-          .filter((inv) => inv.status === 'open')
-          .sort(byAge)
-      },
-      getOutboxEntry: outbox,
-      dueOutboxEntries: (nowMs, limit, skip) => {
-        // Entries sit in creation order (a retried entry keeps its place), so the first due ones
-        // found are the oldest: the scan stops at `limit` instead of sorting the whole outbox.
-        const due: OutboxEntry[] = []
-        const isDue = (e: OutboxEntry | undefined): e is OutboxEntry => e !== undefined && !isFinal(e.state) && e.nextAttemptAt <= nowMs && !skip?.has(e.merchantId)
-        for (const id in data.outbox) {
-          if (due.length >= limit) break
-          const entry = outbox(id)
-          if (isDue(entry)) due.push(entry)
+      getChainState: guarded(() => overlay?.chain ?? data.chain),
+      getInvoice: guarded(invoice),
+      openInvoices: guarded((keys) => {
+        const found = new Map<string, Invoice[]>()
+        for (const wanted of keys) {
+          const key = openInvoiceKey(wanted)
+          if (found.has(key)) continue
+          const uuids = new Set(this.#open.get(key))
+          for (const uuid of overlay?.opened.get(key) ?? []) uuids.add(uuid)
+          const open = [...uuids]
+            .map((uuid) => invoice(uuid)!)
+            .filter((inv) => inv.status === 'open')
+            .sort(byAge)
+          if (open.length > 0) found.set(key, open)
         }
-        for (const [id, entry] of overlay?.outbox ?? []) if (data.outbox[id] === undefined && due.length < limit && isDue(entry)) due.push(entry)
+        return found
+      }),
+      getOutboxEntries: guarded((webhookIds) => {
+        const found = new Map<string, OutboxEntry>()
+        for (const id of webhookIds) {
+          // Final entries leave the document (they are only counted), so only pending ones and
+          // those staged by this transaction are found here.
+          const entry = outbox(id)
+          if (entry !== undefined) found.set(id, entry)
+        }
+        return found
+      }),
+      dueOutboxEntries: guarded((nowMs, limit, skip) => {
+        // Creation order: the first due ones found are the oldest, so the scan stops at `limit` instead of sorting the whole outbox.
+        const due: OutboxEntry[] = []
+        pending((entry) => {
+          if (due.length >= limit) return false
+          if (entry.nextAttemptAt <= nowMs && !skip?.has(entry.merchantId)) due.push(entry)
+        })
         return due
-      },
-      processedTransfers: (identity) => overlay?.processed.get(identity) ?? data.processed[identity] ?? [],
-      isReplayRecorded: (webhookId) => overlay?.replayed.has(webhookId) === true || data.replayed.includes(webhookId),
-      counts: (nowMs) => countDocument(data, nowMs ?? Date.now()),
+      }),
+      processedTransfers: guarded((identities) => {
+        const found = new Map<string, readonly ProcessedTransfer[]>()
+        for (const identity of identities) {
+          const transfers = overlay?.processed.get(identity) ?? data.processed[identity] ?? []
+          if (transfers.length > 0) found.set(identity, transfers)
+        }
+        return found
+      }),
+      listPendingOutbox: guarded((query: PendingOutboxQuery) => {
+        const states = new Set<string>(query.states ?? PENDING_STATES)
+        const { after, merchantId } = query
+        const matching: OutboxEntry[] = []
+        pending((entry) => {
+          if (!states.has(entry.state) || (merchantId !== undefined && entry.merchantId !== merchantId)) return
+          if (after !== undefined && byAge(entry, after) <= 0) return
+          matching.push(entry)
+        })
+        matching.sort(byAge)
+        const entries = matching.slice(0, Math.max(0, query.limit))
+        const last = entries.at(-1)
+        return { entries, next: matching.length > entries.length && last !== undefined ? { createdAt: last.createdAt, webhookId: last.webhookId } : null }
+      }),
+      isReplayRecorded: guarded((webhookId) => overlay?.replayed.has(webhookId) === true || data.replayed.includes(webhookId)),
+      counts: guarded((nowMs) => countDocument(data, nowMs ?? Date.now())),
     }
   }
 
-  read<T>(fn: (reader: StoreReader) => T): T {
+  async read<T>(fn: (reader: StoreReader) => Promise<T> | T): Promise<T> {
     this.#assertNotFailed()
-    return fn(this.#reader())
+    return await fn(this.#reader())
   }
 
-  async transact<T>(fn: (tx: StoreTx) => T): Promise<T> {
+  async transact<T>(fn: (tx: StoreTx) => Promise<T> | T): Promise<T> {
     this.#assertOpen()
-    const overlay: Overlay = { invoices: new Map(), opened: new Map(), outbox: new Map(), processed: new Map(), replayed: new Set() }
-    const tx: StoreTx = {
+    // With the turn free, a synchronous `fn` runs and is applied before `transact` returns its
+    // promise, so a read made right after the call sees it (as before the seam was async).
+    const turn = this.#takeTurn()
+    if (turn !== null) await turn
+    let result: T
+    let seq: number
+    try {
+      // A transaction accepted before `close()` still runs (close waits for its turn); one queued behind a failed write does not.
+      this.#assertNotFailed()
+      const overlay = emptyOverlay()
+      const returned = fn(this.#tx(overlay)) // a throw leaves the overlay unapplied: nothing happened
+      result = isPromiseLike(returned) ? await returned : returned
+      this.#assertNotFailed()
+      const changes = overlayChanges(overlay, this.#nextSeq)
+      // Changing nothing, it may have read commits still on their way to disk: it answers once they got there.
+      seq = changes === null ? this.#committed : this.#apply(changes)
+    } finally {
+      this.#passTurn()
+    }
+    await this.#durable(seq)
+    return result
+  }
+
+  #tx(overlay: Overlay): StoreTx {
+    return {
       ...this.#reader(overlay),
       putChainState: (state) => void (overlay.chain = state),
       putInvoice: (invoice) => {
         overlay.invoices.set(invoice.uuid, invoice)
         if (invoice.status === 'open') {
-          const key = openKey(invoice.merchantId, invoice.token, invoice.amount)
+          const key = openKey(invoice)
           let set = overlay.opened.get(key)
           if (set === undefined) overlay.opened.set(key, (set = new Set()))
           set.add(invoice.uuid)
@@ -206,32 +321,40 @@ class LowdbStore implements Store {
       putProcessedTransfers: (identity, transfers) => void overlay.processed.set(identity, [...transfers]),
       putReplayed: (webhookId) => void overlay.replayed.add(webhookId),
     }
-    const result = fn(tx) // a throw leaves the overlay unapplied: nothing happened
-    if (overlay.chain === undefined && overlay.invoices.size === 0 && overlay.outbox.size === 0 && overlay.processed.size === 0 && overlay.replayed.size === 0) {
-      // It may have read commits still on their way to disk: answer only once they got there.
-      await this.#durable(this.#committed)
-      return result
-    }
-    const changes: Changes = { seq: this.#nextSeq }
-    if (overlay.chain !== undefined) changes.chain = overlay.chain
-    if (overlay.invoices.size > 0) changes.invoices = [...overlay.invoices.values()]
-    if (overlay.outbox.size > 0) changes.outbox = [...overlay.outbox.values()]
-    if (overlay.processed.size > 0) changes.processed = [...overlay.processed]
-    if (overlay.replayed.size > 0) changes.replayed = [...overlay.replayed]
-    await this.#commit(changes)
-    return result
   }
 
-  /** Applies in memory at once (later transactions see it), then waits until the journal holds it. */
-  async #commit(changes: Changes): Promise<void> {
+  /**
+   * Takes the turn: at once (null) when nobody has it, else a promise that resolves once the
+   * transactions queued before have committed. The holder must `#passTurn()` in every case.
+   */
+  #takeTurn(): Promise<void> | null {
+    if (!this.#busy) {
+      this.#busy = true
+      return null
+    }
+    return new Promise<void>((resolve) => this.#waiting.push(resolve))
+  }
+
+  /** Hands the turn to the next in line, or frees it. */
+  #passTurn(): void {
+    const next = this.#waiting.shift()
+    if (next === undefined) this.#busy = false
+    else next()
+  }
+
+  /**
+   * Applies a commit in memory at once (later transactions see it) and hands its journal line
+   * to the writer; the caller waits for `#durable(seq)`.
+   * @returns the commit's seq.
+   */
+  #apply(changes: Changes): number {
     applyChanges(this.#db.data, changes, this.#index)
     this.#nextSeq = changes.seq + 1
     this.#committed = changes.seq
     this.#pending.push(journalLine(changes))
     // Transactions committed while a write runs share the next write.
-    const durable = this.#durable(changes.seq)
     this.#writer ??= this.#write()
-    await durable
+    return changes.seq
   }
 
   /** Resolves once commit `seq` is on disk; rejects if the store failed first. */
@@ -287,11 +410,11 @@ class LowdbStore implements Store {
     return { invoices: page.map((entry) => entry.hot ?? archived.get(entry.uuid)!), next }
   }
 
-  hasInvoice(uuid: string): boolean {
-    this.#assertNotFailed()
-    return this.#db.data.invoices[uuid] !== undefined || this.#archive.has(uuid)
-  }
-
+  /**
+   * Moves what the loop no longer needs out of the hot store: settled invoices whose
+   * notification is final and whose block is below `finalBlock` go to the archive, and
+   * processed-transfer records below it are dropped.
+   */
   async compact(finalBlock: number): Promise<number> {
     this.#assertOpen()
     const data = this.#db.data
@@ -302,27 +425,43 @@ class LowdbStore implements Store {
         invoice.settlement.blockNumber < finalBlock &&
         (invoice.delivery?.status === 'delivered' || invoice.delivery?.status === 'dead'),
     )
-    const dropped = Object.entries(data.processed)
-      .filter(([, transfers]) => transfers.every((t) => t.block < finalBlock))
-      .map(([identity]) => identity)
-    if (done.length === 0 && dropped.length === 0) return 0
     // Archive first: a crash between the two steps leaves an invoice in both places, never in neither.
-    await this.#archive.append(done).catch((error: unknown) => {
-      throw this.#fail(error)
-    })
-    // An invoice changed meanwhile (a reorg reopened it) stays: its archived copy is superseded.
-    const archived = done.filter((invoice) => data.invoices[invoice.uuid] === invoice).map((invoice) => invoice.uuid)
-    await this.#commit({ seq: this.#nextSeq, archived, dropped })
+    if (done.length > 0) {
+      await this.#archive.append(done).catch((error: unknown) => {
+        throw this.#fail(error)
+      })
+    }
+    // The commit takes its turn like a transaction: no transaction that read an invoice commits it back after it left.
+    await this.#takeTurn()
+    let seq: number
+    let archived: string[]
+    try {
+      this.#assertOpen()
+      // An invoice changed meanwhile (a reorg reopened it) stays: its archived copy is superseded.
+      archived = done.filter((invoice) => data.invoices[invoice.uuid] === invoice).map((invoice) => invoice.uuid)
+      const dropped = Object.entries(data.processed)
+        .filter(([, transfers]) => transfers.every((t) => t.block < finalBlock))
+        .map(([identity]) => identity)
+      if (archived.length === 0 && dropped.length === 0) return 0
+      seq = this.#apply({ seq: this.#nextSeq, archived, dropped })
+    } finally {
+      this.#passTurn()
+    }
+    await this.#durable(seq)
     return archived.length
   }
 
-  isOpen(): boolean {
-    return !this.#closed && this.#failure === null
+  availability(): StoreAvailability {
+    if (this.#failure !== null) return { available: false, reason: this.#failure.message }
+    if (this.#closed) return { available: false, reason: 'store is closed' }
+    return { available: true }
   }
 
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    // The transactions accepted before run first: close waits for their turn.
+    await this.#takeTurn()
     try {
       await this.#drain()
       // A clean stop leaves everything in the snapshot and an empty journal.
@@ -330,6 +469,8 @@ class LowdbStore implements Store {
     } finally {
       await this.#journal.close().catch(() => undefined)
       await this.#lock.release()
+      await this.deadLetters.close()
+      this.#passTurn()
     }
   }
 

@@ -2,11 +2,13 @@ import { copyFile, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/prom
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { initialChainState } from '../../src/chain/chain-state.ts'
-import { StoreCorruptError, StoreWriteError } from '../../src/store/errors.ts'
-import { journalLine } from '../../src/store/journal.ts'
-import { openLowdbStore } from '../../src/store/lowdb-store.ts'
-import { errorOf } from '../support/error-of.ts'
+import { initialChainState } from '../../../src/chain/chain-state.ts'
+import { StoreWriteError } from '../../../src/store/errors.ts'
+import { StoreCorruptError } from '../../../src/store/lowdb/errors.ts'
+import { journalLine } from '../../../src/store/lowdb/journal.ts'
+import { openLowdbStore } from '../../../src/store/lowdb/lowdb-store.ts'
+import { lowdbFiles } from '../../support/lowdb-files.ts'
+import { errorOf } from '../../support/error-of.ts'
 
 let dir: string
 let count = 0
@@ -32,7 +34,7 @@ afterAll(async () => {
 /** A store with three committed checkpoints in its journal, left as a crash leaves it (no snapshot). */
 async function crashedWithThreeCommits(): Promise<{ path: string; journal: Buffer; lastLineAt: number }> {
   const original = fresh()
-  const store = await openLowdbStore({ path: original })
+  const store = await openLowdbStore(lowdbFiles(original))
   for (const n of [101, 202, 303]) await store.transact((tx) => tx.putChainState(checkpoint(n)))
   const path = await crashedCopy(original)
   await store.close()
@@ -40,7 +42,7 @@ async function crashedWithThreeCommits(): Promise<{ path: string; journal: Buffe
   return { path, journal, lastLineAt: journal.subarray(0, -1).lastIndexOf(0x0a) + 1 }
 }
 
-const openError = (path: string) => errorOf(openLowdbStore({ path }), (store) => store.close())
+const openError = (path: string) => errorOf(openLowdbStore(lowdbFiles(path)), (store) => store.close())
 
 describe('journal records', () => {
   it('refuses a flipped byte in the last complete line (an acknowledged commit), naming the file and the byte, and leaves the file byte for byte', async () => {
@@ -79,8 +81,8 @@ describe('journal records', () => {
   it('still drops a torn tail (no final newline: never acknowledged)', async () => {
     const { path, journal, lastLineAt } = await crashedWithThreeCommits()
     await writeFile(`${path}.journal`, journal.subarray(0, lastLineAt + 20))
-    const store = await openLowdbStore({ path })
-    expect(store.read((r) => r.getChainState())?.checkpoint).toBe(202)
+    const store = await openLowdbStore(lowdbFiles(path))
+    expect((await store.read((r) => r.getChainState()))?.checkpoint).toBe(202)
     await store.close()
   })
 
@@ -88,12 +90,12 @@ describe('journal records', () => {
     const path = fresh()
     const legacy = [1, 2].map((seq) => `${JSON.stringify({ seq, chain: checkpoint(seq * 10) })}\n`).join('')
     await writeFile(`${path}.journal`, legacy)
-    const store = await openLowdbStore({ path })
-    expect(store.read((r) => r.getChainState())?.checkpoint).toBe(20)
+    const store = await openLowdbStore(lowdbFiles(path))
+    expect((await store.read((r) => r.getChainState()))?.checkpoint).toBe(20)
     await store.transact((tx) => tx.putChainState(checkpoint(30)))
     expect(await readFile(`${path}.journal`, 'utf8')).toBe(legacy + journalLine({ seq: 3, chain: checkpoint(30) }))
-    const again = await openLowdbStore({ path: await crashedCopy(path) })
-    expect(again.read((r) => r.getChainState())?.checkpoint).toBe(30)
+    const again = await openLowdbStore(lowdbFiles(await crashedCopy(path)))
+    expect((await again.read((r) => r.getChainState()))?.checkpoint).toBe(30)
     await again.close()
     await store.close()
   })
@@ -104,15 +106,15 @@ describe('journal records', () => {
   ] as const) {
     it(`notices a journal ${label} under the open store before the next append: the commit fails, the store fails as a whole`, async () => {
       const path = fresh()
-      const store = await openLowdbStore({ path })
+      const store = await openLowdbStore(lowdbFiles(path))
       await store.transact((tx) => tx.putChainState(checkpoint(1)))
       await act(`${path}.journal`)
       const error = await store.transact((tx) => tx.putChainState(checkpoint(2))).catch((e: unknown) => e)
       expect(error).toBeInstanceOf(StoreWriteError)
       expect((error as Error).message).toContain(`its journal ${path}.journal was deleted or replaced`)
       await expect(store.failed).rejects.toBe(error)
-      expect(() => store.read((r) => r.getChainState())).toThrow(StoreWriteError)
-      expect(store.isOpen()).toBe(false)
+      await expect(store.read((r) => r.getChainState())).rejects.toThrow(StoreWriteError)
+      expect(store.availability().available).toBe(false)
       await store.close()
     })
   }

@@ -4,12 +4,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { initialChainState } from '../../src/chain/chain-state.ts'
-import { StoreCorruptError, StoreLockedError } from '../../src/store/errors.ts'
-import { emptyDocument } from '../../src/store/lowdb-document.ts'
-import { openLowdbStore, readLowdbStoreSnapshot } from '../../src/store/lowdb-store.ts'
-import { openInvoice } from '../support/invoice.ts'
-import { errorOf } from '../support/error-of.ts'
+import { initialChainState } from '../../../src/chain/chain-state.ts'
+import { StoreCorruptError, StoreLockedError } from '../../../src/store/lowdb/errors.ts'
+import { emptyDocument } from '../../../src/store/lowdb/lowdb-document.ts'
+import { openLowdbStore, readLowdbStoreSnapshot } from '../../../src/store/lowdb/lowdb-store.ts'
+import { lowdbFiles } from '../../support/lowdb-files.ts'
+import { openInvoice } from '../../support/invoice.ts'
+import { errorOf } from '../../support/error-of.ts'
 
 let dir: string
 let count = 0
@@ -25,19 +26,19 @@ afterAll(async () => {
 describe('lowdb store', () => {
   it('persists a transaction before it resolves, and reopens with the same state', async () => {
     const path = fresh()
-    const store = await openLowdbStore({ path })
+    const store = await openLowdbStore(lowdbFiles(path))
     await store.transact((tx) => tx.putChainState({ ...initialChainState(7, 100), checkpoint: 123 }))
     // Durable before close: another reader of the files (snapshot + journal) sees it.
     expect((await readLowdbStoreSnapshot(path))?.chain?.checkpoint).toBe(123)
     await store.close()
-    const again = await openLowdbStore({ path })
-    expect(again.read((r) => r.getChainState())).toMatchObject({ chainId: 7, checkpoint: 123 })
+    const again = await openLowdbStore(lowdbFiles(path))
+    expect(await again.read((r) => r.getChainState())).toMatchObject({ chainId: 7, checkpoint: 123 })
     await again.close()
   })
 
   it('applies nothing when a transaction throws', async () => {
     const path = fresh()
-    const store = await openLowdbStore({ path })
+    const store = await openLowdbStore(lowdbFiles(path))
     await store.transact((tx) => tx.putChainState({ ...initialChainState(7, 100), checkpoint: 1 }))
     await expect(
       store.transact((tx) => {
@@ -45,26 +46,26 @@ describe('lowdb store', () => {
         throw new Error('consumer bug')
       }),
     ).rejects.toThrow('consumer bug')
-    expect(store.read((r) => r.getChainState())?.checkpoint).toBe(1)
+    expect((await store.read((r) => r.getChainState()))?.checkpoint).toBe(1)
     await store.close()
     expect((await readLowdbStoreSnapshot(path))?.chain?.checkpoint).toBe(1)
   })
 
   it('groups transactions committed during one write into the next write, all acknowledged in order', async () => {
-    const store = await openLowdbStore({ path: fresh() })
+    const store = await openLowdbStore(lowdbFiles(fresh()))
     const done = await Promise.all(Array.from({ length: 50 }, (_, i) => store.transact((tx) => tx.putChainState({ ...initialChainState(7, 0), checkpoint: i })).then(() => i)))
     expect(done).toEqual(Array.from({ length: 50 }, (_, i) => i))
-    expect(store.read((r) => r.getChainState())?.checkpoint).toBe(49)
+    expect((await store.read((r) => r.getChainState()))?.checkpoint).toBe(49)
     await store.close()
   })
 
   it('refuses a second writer on the same store while the first holds it, and lets it in after close', async () => {
     const path = fresh()
-    const first = await openLowdbStore({ path })
-    await expect(openLowdbStore({ path })).rejects.toThrow(StoreLockedError)
-    await expect(openLowdbStore({ path })).rejects.toThrow(/in use by another settleproof process \(pid \d+\)/)
+    const first = await openLowdbStore(lowdbFiles(path))
+    await expect(openLowdbStore(lowdbFiles(path))).rejects.toThrow(StoreLockedError)
+    await expect(openLowdbStore(lowdbFiles(path))).rejects.toThrow(/in use by another settleproof process \(pid \d+\)/)
     await first.close()
-    const second = await openLowdbStore({ path })
+    const second = await openLowdbStore(lowdbFiles(path))
     await second.close()
   })
 
@@ -77,20 +78,20 @@ describe('lowdb store', () => {
     it(`stops with a clear message on ${label} and never overwrites it`, async () => {
       const path = fresh()
       await writeFile(path, content)
-      const error = await errorOf(openLowdbStore({ path }), (store) => store.close())
+      const error = await errorOf(openLowdbStore(lowdbFiles(path)), (store) => store.close())
       expect(error).toBeInstanceOf(StoreCorruptError)
       expect((error as Error).message).toContain(reason)
       expect((error as Error).message).toContain('left untouched')
       expect(await readFile(path, 'utf8')).toBe(content)
       // The lock was released: the operator can fix the file and start again.
       await writeFile(path, '{"format":"settleproof-store","version":1,"chain":null}')
-      await (await openLowdbStore({ path })).close()
+      await (await openLowdbStore(lowdbFiles(path))).close()
     })
   }
 
   it('survives SIGKILL at random moments during writes: every acknowledged commit is on disk and the file always opens', async () => {
     const path = fresh()
-    const writer = fileURLToPath(new URL('../support/store-writer.ts', import.meta.url))
+    const writer = fileURLToPath(new URL('../../support/store-writer.ts', import.meta.url))
     let acknowledged = 0
     const KILLS = 12
     for (let kill = 0; kill < KILLS; kill++) {
@@ -119,14 +120,14 @@ describe('lowdb store', () => {
     }
     expect(acknowledged).toBeGreaterThan(0)
     // The dead writers' locks were taken over; no temporary file is left beside the store.
-    const store = await openLowdbStore({ path })
+    const store = await openLowdbStore(lowdbFiles(path))
     await store.close()
     expect((await readdir(dir)).filter((name) => name.endsWith('.tmp'))).toEqual([])
   }, 180_000) // twelve Node start-ups: slow on a busy machine
 
   it('commits by appending to the journal, folds it into the snapshot on close, and replays it after a crash', async () => {
     const path = fresh()
-    const store = await openLowdbStore({ path })
+    const store = await openLowdbStore(lowdbFiles(path))
     for (let i = 1; i <= 5; i++) await store.transact((tx) => tx.putChainState({ ...initialChainState(7, 0), checkpoint: i }))
     expect((await readFile(`${path}.journal`, 'utf8')).trim().split('\n')).toHaveLength(5)
     await store.close()
@@ -136,7 +137,7 @@ describe('lowdb store', () => {
 
   it('drops a torn last journal line (a write a crash cut short), but refuses a damaged line before it', async () => {
     const path = fresh()
-    const store = await openLowdbStore({ path })
+    const store = await openLowdbStore(lowdbFiles(path))
     await store.transact((tx) => tx.putChainState({ ...initialChainState(7, 0), checkpoint: 1 }))
     await store.transact((tx) => tx.putChainState({ ...initialChainState(7, 0), checkpoint: 2 }))
     const journal = await readFile(`${path}.journal`, 'utf8')
@@ -144,22 +145,22 @@ describe('lowdb store', () => {
     // process still holds the original's lock, so a copy stands in for them.
     const crashed = fresh()
     await writeFile(`${crashed}.journal`, `${journal}{"seq":3,"chain":{"chainId":7,"checkp`)
-    const reopened = await openLowdbStore({ path: crashed })
-    expect(reopened.read((r) => r.getChainState())?.checkpoint).toBe(2)
+    const reopened = await openLowdbStore(lowdbFiles(crashed))
+    expect((await reopened.read((r) => r.getChainState()))?.checkpoint).toBe(2)
     expect(await readFile(`${crashed}.journal`, 'utf8')).toBe(journal)
     await reopened.transact((tx) => tx.putChainState({ ...initialChainState(7, 0), checkpoint: 3 }))
     const lines = (await readFile(`${crashed}.journal`, 'utf8')).trim().split('\n')
     const damaged = fresh()
     await writeFile(`${damaged}.journal`, [lines[0], 'garbage', ...lines.slice(1)].join('\n') + '\n')
-    await expect(openLowdbStore({ path: damaged })).rejects.toThrow(StoreCorruptError)
-    await expect(openLowdbStore({ path: damaged })).rejects.toThrow(/journal line at byte \d+ fails its checksum/)
+    await expect(openLowdbStore(lowdbFiles(damaged))).rejects.toThrow(StoreCorruptError)
+    await expect(openLowdbStore(lowdbFiles(damaged))).rejects.toThrow(/journal line at byte \d+ fails its checksum/)
     await reopened.close()
     await store.close()
   })
 
   it('on a full disk (ulimit -f: real short writes, then EFBIG) acknowledges only whole lines, cuts the rest back, and then refuses reads as well as writes', async () => {
     const path = fresh()
-    const writer = fileURLToPath(new URL('../support/store-fault-writer.ts', import.meta.url))
+    const writer = fileURLToPath(new URL('../../support/store-fault-writer.ts', import.meta.url))
     // 24 KiB: some dozens of invoice lines, written in groups of 8 concurrent commits (one write each).
     const child = spawn('/bin/sh', ['-c', 'ulimit -f "$0" && exec "$@"', String(48), process.execPath, writer, path], { stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
@@ -183,10 +184,13 @@ describe('lowdb store', () => {
     expect(journal.endsWith('\n')).toBe(true)
     for (const uuid of report.refused) expect(journal).not.toContain(uuid)
     await writeFile(`${path}.lock`, JSON.stringify({ pid: 999_999_999 }))
-    const reopened = await openLowdbStore({ path })
+    const reopened = await openLowdbStore(lowdbFiles(path))
     try {
-      expect(report.acknowledged.filter((uuid) => reopened.read((r) => r.getInvoice(uuid)) === undefined)).toEqual([])
-      expect(report.refused.filter((uuid) => reopened.read((r) => r.getInvoice(uuid)) !== undefined)).toEqual([])
+      const stored = async (uuid: string) => (await reopened.read((r) => r.getInvoice(uuid))) !== undefined
+      const kept = await Promise.all(report.acknowledged.map(stored))
+      const refusedKept = await Promise.all(report.refused.map(stored))
+      expect(report.acknowledged.filter((_, i) => !kept[i])).toEqual([])
+      expect(report.refused.filter((_, i) => refusedKept[i])).toEqual([])
     } finally {
       await reopened.close()
     }
@@ -207,7 +211,7 @@ describe('lowdb store', () => {
     it(`refuses a snapshot with ${label}, naming the file and where, and never rewrites it`, async () => {
       const path = fresh()
       await writeFile(path, content)
-      const error = await errorOf(openLowdbStore({ path }), (store) => store.close())
+      const error = await errorOf(openLowdbStore(lowdbFiles(path)), (store) => store.close())
       expect(error).toBeInstanceOf(StoreCorruptError)
       expect((error as Error).message).toContain(`store ${path} is unreadable (${problem}`)
       expect(await readFile(path, 'utf8')).toBe(content)

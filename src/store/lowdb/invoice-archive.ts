@@ -1,5 +1,5 @@
 import { open, readFile } from 'node:fs/promises'
-import type { Invoice } from '../settlement/invoice.ts'
+import type { Invoice } from '../../settlement/invoice.ts'
 import { StoreCorruptError } from './errors.ts'
 import { writeFully } from './write-fully.ts'
 

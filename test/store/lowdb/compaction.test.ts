@@ -3,10 +3,11 @@ import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import type { Invoice } from '../../src/settlement/invoice.ts'
-import type { InvoiceListQuery } from '../../src/settlement/invoice-list-query.ts'
-import { openLowdbStore } from '../../src/store/lowdb-store.ts'
-import type { Store } from '../../src/store/store.ts'
+import type { Invoice } from '../../../src/settlement/invoice.ts'
+import type { InvoiceListQuery } from '../../../src/settlement/invoice-list-query.ts'
+import { openLowdbStore } from '../../../src/store/lowdb/lowdb-store.ts'
+import { lowdbFiles } from '../../support/lowdb-files.ts'
+import type { Store } from '../../../src/store/store.ts'
 
 let dir: string
 beforeAll(async () => {
@@ -44,7 +45,7 @@ function settled(block: number, delivery: 'delivered' | 'dead' | 'retrying'): In
 async function hotSizeAfter(history: number): Promise<{ bytes: number; sample: Invoice; path: string }> {
   const path = join(dir, `store-${history}.json`)
   const measure = async (work: (store: Awaited<ReturnType<typeof openLowdbStore>>) => Promise<unknown>) => {
-    const store = await openLowdbStore({ path })
+    const store = await openLowdbStore(lowdbFiles(path))
     await work(store)
     await store.close()
     return (await stat(path)).size
@@ -68,28 +69,28 @@ it('archives settled, notified invoices below the final block, so the hot store 
   expect(Math.abs(large.bytes - small.bytes)).toBeLessThanOrEqual(16)
 
   // Archived invoices are still found, also after a restart, and still counted.
-  const store = await openLowdbStore({ path: large.path })
+  const store = await openLowdbStore(lowdbFiles(large.path))
   try {
-    expect(store.read((r) => r.getInvoice(large.sample.uuid))).toBeUndefined()
-    expect(store.hasInvoice(large.sample.uuid)).toBe(true)
+    expect(await store.read((r) => r.getInvoice(large.sample.uuid))).toBeUndefined()
+    expect((await store.findInvoice(large.sample.uuid)) !== undefined).toBe(true)
     expect(await store.findInvoice(large.sample.uuid)).toEqual(large.sample)
-    expect(store.read((r) => r.counts()).invoices.settled).toBe(3_001)
+    expect((await store.read((r) => r.counts())).invoices.settled).toBe(3_001)
   } finally {
     await store.close()
   }
 })
 
 it('keeps in the hot store what a reorg or the outbox may still need', async () => {
-  const store = await openLowdbStore({ path: join(dir, 'keep.json') })
+  const store = await openLowdbStore(lowdbFiles(join(dir, 'keep.json')))
   try {
     const recent = settled(500, 'delivered')
     const pending = settled(10, 'retrying')
     const old = settled(10, 'dead')
     await store.transact((tx) => [recent, pending, old].forEach((inv) => tx.putInvoice(inv)))
     expect(await store.compact(100)).toBe(1)
-    expect(store.read((r) => r.getInvoice(recent.uuid))).toBeDefined()
-    expect(store.read((r) => r.getInvoice(pending.uuid))).toBeDefined()
-    expect(store.read((r) => r.getInvoice(old.uuid))).toBeUndefined()
+    expect(await store.read((r) => r.getInvoice(recent.uuid))).toBeDefined()
+    expect(await store.read((r) => r.getInvoice(pending.uuid))).toBeDefined()
+    expect(await store.read((r) => r.getInvoice(old.uuid))).toBeUndefined()
     expect(await store.findInvoice(old.uuid)).toEqual(old)
   } finally {
     await store.close()
@@ -103,11 +104,11 @@ it('lists archived invoices with the hot ones, newest first, also after a reopen
   const old = [1, 2, 3].map((block) => settled(block, 'delivered'))
   const hot = settled(500, 'retrying')
   const globex = { ...settled(4, 'delivered'), merchantId: 'globex' }
-  let store = await openLowdbStore({ path })
+  let store = await openLowdbStore(lowdbFiles(path))
   try {
     await store.transact((tx) => [...old, hot, globex].forEach((inv) => tx.putInvoice(inv)))
     expect(await store.compact(100)).toBe(4)
-    expect(old.every((inv) => store.read((r) => r.getInvoice(inv.uuid)) === undefined)).toBe(true)
+    expect((await store.read((r) => Promise.all(old.map((inv) => r.getInvoice(inv.uuid))))).every((invoice) => invoice === undefined)).toBe(true)
     expect(await listed(store)).toEqual([hot, old[2], old[1], old[0]])
     expect(await listed(store, { status: 'settled', limit: 2, after: { createdAt: old[2]!.createdAt, uuid: old[2]!.uuid } })).toEqual([old[1], old[0]])
     expect(await listed(store, { status: 'open' })).toEqual([])
@@ -118,7 +119,7 @@ it('lists archived invoices with the hot ones, newest first, also after a reopen
     expect(await listed(store, { status: 'open' })).toEqual([reopened])
     await store.close()
 
-    store = await openLowdbStore({ path })
+    store = await openLowdbStore(lowdbFiles(path))
     expect(await listed(store)).toEqual([hot, old[2], reopened, old[0]])
     expect((await store.listInvoices('globex', query, Date.now())).invoices).toEqual([globex])
   } finally {

@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { StoreLockedError } from '../../src/store/errors.ts'
-import { acquireWriterLock } from '../../src/store/writer-lock.ts'
-import { waitForOutput, type CliResult } from '../support/cli.ts'
-import { errorOf } from '../support/error-of.ts'
+import { StoreLockedError } from '../../../src/store/lowdb/errors.ts'
+import { acquireWriterLock } from '../../../src/store/lowdb/writer-lock.ts'
+import { waitForOutput, type CliResult } from '../../support/cli.ts'
+import { errorOf } from '../../support/error-of.ts'
 
-const HOLDER = fileURLToPath(new URL('../support/lock-holder.ts', import.meta.url))
+const HOLDER = fileURLToPath(new URL('../../support/lock-holder.ts', import.meta.url))
 
 let dir: string
 let count = 0

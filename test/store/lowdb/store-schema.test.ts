@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { parseDocument } from '../../src/store/lowdb-document.ts'
-import { changesSchema, firstProblem, formatPath } from '../../src/store/store-schema.ts'
+import { parseDocument } from '../../../src/store/lowdb/lowdb-document.ts'
+import { changesSchema, firstProblem, formatPath } from '../../../src/store/lowdb/store-schema.ts'
 
 const A = (n: number) => `0x${n.toString(16).padStart(40, '0')}`
 const H = (n: number) => `0x${n.toString(16).padStart(64, '0')}`

@@ -1,13 +1,13 @@
-import type { ChainState } from '../chain/chain-state.ts'
-import { OUTBOX_STATES, type OutboxEntry, type OutboxState } from '../delivery/outbox-entry.ts'
-import { invoiceStatus, type Invoice } from '../settlement/invoice.ts'
+import type { ChainState } from '../../chain/chain-state.ts'
+import { OUTBOX_STATES, type OutboxEntry, type OutboxState } from '../../delivery/outbox-entry.ts'
+import { invoiceStatus, type Invoice } from '../../settlement/invoice.ts'
 import { documentBodySchema, formatPath } from './store-schema.ts'
-import type { ProcessedTransfer, StoreCounts } from './store.ts'
+import type { ProcessedTransfer, StoreCounts } from '../store.ts'
 
 export const FORMAT = 'settleproof-store'
 export const VERSION = 1
 
-/** The document the lowdb backend keeps (the snapshot file). Private to `src/store/`. */
+/** The document the lowdb backend keeps (the snapshot file). Private to `src/store/lowdb/`. */
 export type Document = {
   format: typeof FORMAT
   version: typeof VERSION

@@ -1,11 +1,11 @@
 import type { Address, Hex } from 'viem'
 import { z } from 'zod'
-import type { AcceptedLog } from '../chain/log.ts'
-import type { BlockRef, ChainState, PendingReorg } from '../chain/chain-state.ts'
-import type { OutboxEntry } from '../delivery/outbox-entry.ts'
-import type { WebhookData, WebhookPayload } from '../delivery/webhook-payload.ts'
-import type { DeliveryStatus, Invoice, Settlement } from '../settlement/invoice.ts'
-import type { ProcessedTransfer } from './store.ts'
+import type { AcceptedLog } from '../../chain/log.ts'
+import type { BlockRef, ChainState, PendingReorg } from '../../chain/chain-state.ts'
+import type { OutboxEntry } from '../../delivery/outbox-entry.ts'
+import type { WebhookData, WebhookPayload } from '../../delivery/webhook-payload.ts'
+import type { DeliveryStatus, Invoice, Settlement } from '../../settlement/invoice.ts'
+import type { ProcessedTransfer } from '../store.ts'
 
 /*
  * The shape of what the lowdb backend reads back from disk (snapshot and journal records).

@@ -1,0 +1,89 @@
+import type { ChainState } from '../chain/chain-state.ts'
+import type { Config, StorageConfig } from '../config/schema.ts'
+import type { Logger } from '../ops/logger.ts'
+import { StoreUnavailableError } from './errors.ts'
+import { openFileDeadLetters } from './lowdb/file-dead-letters.ts'
+import { openLowdbStore, readLowdbStoreSnapshot } from './lowdb/lowdb-store.ts'
+import type { DeadLetters, Store, StoreCounts } from './store.ts'
+
+/*
+ * The only place that names a backend: everything outside `src/store/` opens the store, its
+ * dead letters and its snapshot through these, from `storage.driver`.
+ */
+
+/** What `settleproof status` shows of a store it reads without opening it for writing. */
+export type StoreSnapshot = { chain: ChainState | null; counts: StoreCounts }
+
+export type OpenStoreOptions = { logger: Logger }
+
+/** The message of every entry point while the PostgreSQL backend is not wired in. */
+const POSTGRES_NOT_BUILT_IN = 'the postgres backend is not built in yet'
+
+/**
+ * Opens the store `storage.driver` names, for the daemon (lowdb: takes the writer lock).
+ * @throws {StoreUnavailableError} the database cannot be reached.
+ * @throws what the backend refuses at open (lowdb: a held lock, an unusable location, a corrupt file).
+ */
+export async function openStore(config: Pick<Config, 'storage' | 'dlq'>, options: OpenStoreOptions): Promise<Store> {
+  const storage = config.storage
+  switch (storage.driver) {
+    case 'lowdb':
+      return await openLowdbStore({ path: storage.path, dlqPath: config.dlq.path })
+    case 'postgres':
+      throw new StoreUnavailableError(POSTGRES_NOT_BUILT_IN)
+    default:
+      return unknownDriver(storage)
+  }
+}
+
+/**
+ * The dead letters alone, without the store (and without its writer lock), for `dlq list` and
+ * `dlq replay` while the daemon runs.
+ */
+export async function openDeadLetters(config: Pick<Config, 'storage' | 'dlq'>): Promise<DeadLetters> {
+  const storage = config.storage
+  switch (storage.driver) {
+    case 'lowdb':
+      return openFileDeadLetters(config.dlq.path)
+    case 'postgres':
+      throw new StoreUnavailableError(POSTGRES_NOT_BUILT_IN)
+    default:
+      return unknownDriver(storage)
+  }
+}
+
+/**
+ * The reader's position and the counts, read without the writer lock (`settleproof status`
+ * while the daemon runs), or null when nothing was ever stored there.
+ * @throws what the backend refuses (lowdb: `StoreCorruptError`).
+ */
+export async function readStoreSnapshot(config: Pick<Config, 'storage'>): Promise<StoreSnapshot | null> {
+  const storage = config.storage
+  switch (storage.driver) {
+    case 'lowdb':
+      return await readLowdbStoreSnapshot(storage.path)
+    case 'postgres':
+      throw new StoreUnavailableError(POSTGRES_NOT_BUILT_IN)
+    default:
+      return unknownDriver(storage)
+  }
+}
+
+/** Where the store is, as an operator may see it: the file's path, or the database URL without credentials or parameters. */
+export function storeLocation(storage: StorageConfig): string {
+  switch (storage.driver) {
+    case 'lowdb':
+      return storage.path
+    case 'postgres': {
+      const url = new URL(storage.url) // the schema checked that it parses
+      return `${url.protocol}//${url.host}${url.pathname}`
+    }
+    default:
+      return unknownDriver(storage)
+  }
+}
+
+/** A driver the schema let through but no backend knows: `tsc` refuses a new driver left out above. */
+function unknownDriver(storage: never): never {
+  throw new StoreUnavailableError(`storage.driver ${String((storage as { driver?: unknown }).driver)} is not known`)
+}
