@@ -86,3 +86,10 @@ export class StoreClosedError extends SettleProofError {
     super('STORE_CLOSED', `store ${path} is closed`)
   }
 }
+
+/** The database cannot be reached (refused, connection cut, restarting): transient, retry later; never fatal. */
+export class StoreUnavailableError extends SettleProofError {
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super('STORE_UNAVAILABLE', `store unavailable: ${reason}`, options)
+  }
+}

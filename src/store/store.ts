@@ -1,4 +1,5 @@
 import type { ChainState } from '../chain/chain-state.ts'
+import type { DeadLetter, DeadLetterView, ReplayMark } from '../delivery/dead-letter.ts'
 import type { OutboxEntry, OutboxState } from '../delivery/outbox-entry.ts'
 import type { Invoice } from '../settlement/invoice.ts'
 import type { InvoiceCursor, InvoiceListQuery } from '../settlement/invoice-list-query.ts'
@@ -6,7 +7,7 @@ import type { InvoiceCursor, InvoiceListQuery } from '../settlement/invoice-list
 /** A transfer the settlement layer has handled, kept while a reorg could still take it back. */
 export type ProcessedTransfer = { block: number; invoiceUuid: string | null }
 
-/** Totals an operator sees; final records are counted here once they leave the hot store. */
+/** Totals an operator sees; both backends answer them without scanning history. */
 export type StoreCounts = {
   invoices: { open: number; expired: number; settled: number }
   outbox: Record<OutboxState, number>
@@ -14,26 +15,56 @@ export type StoreCounts = {
   queueDepth: Record<string, number>
 }
 
-/** What a transaction may read. */
-export interface StoreReader {
-  /** The reader's persisted position, or null for a new store. */
-  getChainState(): ChainState | null
-  /** An invoice in the hot store (open, or settled and not yet archived). */
-  getInvoice(uuid: string): Invoice | undefined
-  /** Open invoices of a merchant for exactly this token and amount, oldest first. */
-  openInvoices(merchantId: string, token: string, amount: string): Invoice[]
-  getOutboxEntry(webhookId: string): OutboxEntry | undefined
-  /** Pending entries whose `nextAttemptAt` has come, oldest first, leaving out the merchants in `skip`. */
-  dueOutboxEntries(nowMs: number, limit: number, skip?: ReadonlySet<string>): OutboxEntry[]
-  /** How many times this transfer identity was already handled (a multiset: see settlement). */
-  processedTransfers(identity: string): readonly ProcessedTransfer[]
-  /** Whether a replay of this dead event was recorded already (`putReplayed`). */
-  isReplayRecorded(webhookId: string): boolean
-  /** Totals at `nowMs` (an open invoice past its `expires_at` counts as expired). */
-  counts(nowMs?: number): StoreCounts
+/** The open invoices a transfer could pay: one merchant, one token, one amount. */
+export type OpenInvoiceKey = { merchantId: string; token: string; amount: string }
+
+/** The map key of an `OpenInvoiceKey` in `openInvoices`' answer. */
+export const openInvoiceKey = (key: OpenInvoiceKey): string => `${key.merchantId}|${key.token}|${key.amount}`
+
+/** The states an entry waits in before its outcome is final. */
+export type PendingOutboxState = 'queued' | 'in_flight' | 'retrying'
+
+/**
+ * One page of pending outbox entries (`settleproof outbox list`, the console): oldest first by
+ * `createdAt`, then `webhookId`; `after` is the last entry of the previous page.
+ */
+export type PendingOutboxQuery = {
+  states?: readonly PendingOutboxState[]
+  merchantId?: string
+  limit: number
+  after?: { createdAt: string; webhookId: string }
 }
 
-/** What a transaction may change. Changes become durable together when `transact` resolves. */
+/**
+ * What a transaction may read. Reads are batch-shaped where the reader's hot path needs many
+ * (a range's logs): one round trip answers the whole batch on a networked backend. Inside a
+ * transaction, reads see that transaction's own puts.
+ */
+export interface StoreReader {
+  /** The reader's persisted position, or null for a new store. */
+  getChainState(): Promise<ChainState | null>
+  /** An invoice in the hot store (open, or settled and not yet archived). */
+  getInvoice(uuid: string): Promise<Invoice | undefined>
+  /** For each key, its open invoices, oldest first (keys with none are absent). Keyed by `openInvoiceKey`. */
+  openInvoices(keys: readonly OpenInvoiceKey[]): Promise<Map<string, Invoice[]>>
+  /** The entries with these webhook ids that exist (hot or final). */
+  getOutboxEntries(webhookIds: readonly string[]): Promise<Map<string, OutboxEntry>>
+  /** Pending entries whose `nextAttemptAt` has come, oldest first, leaving out the merchants in `skip`. */
+  dueOutboxEntries(nowMs: number, limit: number, skip?: ReadonlySet<string>): Promise<OutboxEntry[]>
+  /** For each transfer identity, how many times it was already handled (a multiset: see settlement); absent = never. */
+  processedTransfers(identities: readonly string[]): Promise<Map<string, readonly ProcessedTransfer[]>>
+  /** A page of pending entries; `next` is the cursor of the following page, or null at the end. */
+  listPendingOutbox(query: PendingOutboxQuery): Promise<{ entries: OutboxEntry[]; next: { createdAt: string; webhookId: string } | null }>
+  /** Whether a replay of this dead event was recorded already (`putReplayed`). */
+  isReplayRecorded(webhookId: string): Promise<boolean>
+  /** Totals at `nowMs` (an open invoice past its `expires_at` counts as expired). */
+  counts(nowMs?: number): Promise<StoreCounts>
+}
+
+/**
+ * What a transaction may change. Puts are staged (synchronous, no I/O) and become durable
+ * together when `transact` resolves; a networked backend writes them set-based at commit.
+ */
 export interface StoreTx extends StoreReader {
   putChainState(state: ChainState): void
   putInvoice(invoice: Invoice): void
@@ -47,50 +78,68 @@ export interface StoreTx extends StoreReader {
   putReplayed(webhookId: string): void
 }
 
+/** Whether the store can serve now; `reason` says why not (never a URL or a password). */
+export type StoreAvailability = { available: true } | { available: false; reason: string }
+
 /**
- * The persistence seam. Nothing outside `src/store/` knows which backend runs: the lowdb
- * file today, a PostgreSQL backend for several replicas later.
+ * The persistence seam. Nothing outside `src/store/` knows which backend runs (`openStore`
+ * picks it from `storage.driver`): the embedded lowdb file, or PostgreSQL.
  */
 export interface Store {
-  /** The location shown in messages (a file path for lowdb). */
+  /** Where the store is, for messages: a file path, or a database URL without its credentials. */
   readonly location: string
   /**
-   * Runs `fn` alone against the store. Its changes are all persisted, atomically, before
-   * the returned promise resolves; if `fn` throws, none of them are applied.
-   * @throws {StoreWriteError} when the disk refuses the write (fatal for the process).
+   * Runs `fn` as one transaction. Its puts are all persisted, atomically, before the returned
+   * promise resolves; if `fn` throws, none of them are applied. `fn` may run more than once (a
+   * networked backend retries a transaction aborted by a conflict), so it must have no effect
+   * outside `tx`: what should happen after the commit is returned and run by the caller.
+   * @throws {StoreWriteError} when the store refuses the write for good (fatal for the process).
+   * @throws {StoreUnavailableError} when the database cannot be reached (transient: retry later).
    */
-  transact<T>(fn: (tx: StoreTx) => T): Promise<T>
-  /**
-   * Reads the latest state, including changes whose write is still in flight.
-   * @throws {StoreWriteError} after a write failed: memory may hold what the disk does not.
-   */
-  read<T>(fn: (reader: StoreReader) => T): T
+  transact<T>(fn: (tx: StoreTx) => Promise<T> | T): Promise<T>
+  /** Reads the latest committed state (lowdb: including changes whose write is in flight). */
+  read<T>(fn: (reader: StoreReader) => Promise<T> | T): Promise<T>
   /** An invoice from the hot store or, once archived, from the archive; only once it is durable. */
   findInvoice(uuid: string): Promise<Invoice | undefined>
   /**
-   * One page of a merchant's invoices, hot and archived, newest first (`GET /v1/invoices`);
-   * `nowMs` decides which open invoices count as expired. Like `findInvoice`, it answers only
-   * once what it saw is durable.
-   * @throws {StoreWriteError} after a write failed.
+   * One page of a merchant's invoices, newest first (`GET /v1/invoices`); `nowMs` decides which
+   * open invoices count as expired. Answers only once what it saw is durable.
    */
   listInvoices(merchantId: string, query: InvoiceListQuery, nowMs: number): Promise<{ invoices: Invoice[]; next: InvoiceCursor | null }>
-  /** Whether an invoice with this uuid was ever stored (hot or archived). */
-  hasInvoice(uuid: string): boolean
   /**
-   * Moves what the loop no longer needs out of the hot store, so that the cost of an event
-   * does not grow with history: settled invoices whose notification is final and whose block
-   * is below `finalBlock` go to the archive, and processed-transfer records below it are dropped.
-   * @returns how many invoices were archived.
+   * Keeps the cost of an event flat as history grows: what the loop no longer needs (settled,
+   * notified invoices and processed-transfer records below `finalBlock`) leaves the hot set.
+   * A backend whose indexes already do this may do little or nothing.
+   * @returns how many invoices left the hot set.
    */
   compact(finalBlock: number): Promise<number>
-  /** False once closed, or after a write failed (the store then refuses every read and transaction). */
-  isOpen(): boolean
+  /** Whether it can serve now (for `/readyz`): false once closed, after a fatal write failure, or while the database is unreachable. */
+  availability(): StoreAvailability
   /**
-   * Rejects with the `StoreWriteError` as soon as a write fails; never resolves. The daemon
-   * races it with its loops, so a storage failure stops the process at once, not at the next
-   * transaction (on a quiet chain there may be none).
+   * Rejects with the fatal error (a `StoreWriteError`) as soon as the store fails for good;
+   * never resolves. The daemon races it with its loops. A database that is only unreachable
+   * does not reject it (SPEC §9: not fatal).
    */
   readonly failed: Promise<never>
-  /** Waits for pending writes and releases the writer lock. */
+  /** The dead letters (lowdb: the `dlq.path` file; PostgreSQL: a table every replica sees, plus the local file). */
+  readonly deadLetters: DeadLetters
+  /** Waits for pending writes and releases what the store holds (lock, connections). */
+  close(): Promise<void>
+}
+
+/**
+ * The dead-letter queue. The JSONL line format (`DeadLetter`, `ReplayMark`) is the same
+ * whatever keeps it. It can be opened without the store (`openDeadLetters`), so `dlq list`
+ * and `dlq replay` run while the daemon holds the store.
+ */
+export interface DeadLetters {
+  /** Records letters durably (a letter recorded twice counts once). */
+  append(letters: readonly DeadLetter[]): Promise<void>
+  /** Every letter, one per webhook id, with its latest replay, in the order they died. */
+  list(): Promise<DeadLetterView[]>
+  /** Records that a replay delivered the letter. */
+  markReplayed(mark: ReplayMark): Promise<void>
+  /** Runs `fn` while no other `dlq replay` (in any process sharing this DLQ) runs. */
+  withReplayLock<T>(fn: () => Promise<T>): Promise<T>
   close(): Promise<void>
 }
