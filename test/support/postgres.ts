@@ -140,6 +140,8 @@ export type TestDatabase = {
   sql<R extends pg.QueryResultRow = Record<string, unknown>>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>
   /** Ends every session of this database's role (`pg_terminate_backend`), as an operator or a failover would. */
   terminateSessions(): Promise<number>
+  /** Makes the server refuse (or accept again) new connections to this database (`ALLOW_CONNECTIONS`). */
+  refuseConnections(refuse: boolean): Promise<void>
 }
 
 let created = 0
@@ -170,9 +172,22 @@ export async function createTestDatabase(cluster: PostgresClusterInfo = inject('
     password,
     cluster,
     sql,
+    refuseConnections: async (refuse) => {
+      const admin = await superuserClient(cluster) // not from inside the database itself
+      try {
+        await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS ${refuse ? 'false' : 'true'}`)
+      } finally {
+        await admin.end()
+      }
+    },
     terminateSessions: async () => {
-      const result = await sql<{ pid: number }>('SELECT pg_terminate_backend(pid) AS pid FROM pg_stat_activity WHERE usename = $1', [name])
-      return result.rowCount ?? 0
+      const admin = await superuserClient(cluster) // from outside: the database may be refusing connections
+      try {
+        const result = await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [name])
+        return result.rowCount ?? 0
+      } finally {
+        await admin.end()
+      }
     },
   }
 }

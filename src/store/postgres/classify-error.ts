@@ -59,6 +59,7 @@ export function classifyPostgresError(error: unknown): PostgresFailure {
     if (code === '40P01') return { kind: 'conflict', reason: `a deadlock with a concurrent transaction (${code})` }
     const known = UNAVAILABLE_SQLSTATES[code]
     if (known !== undefined) return { kind: 'unavailable', reason: `${known} (${code})` }
+    if (code === '08P01') return { kind: 'other', reason: `the driver and the server disagree on the protocol (${code})` }
     if (code.startsWith('08')) return { kind: 'unavailable', reason: `the connection failed (${code})` }
     if (code.startsWith('53')) return { kind: 'unavailable', reason: `the server is out of resources (${code})` }
     if (code.startsWith('23') || code.startsWith('22') || code.startsWith('42')) return { kind: 'refused', reason: `the database refused the statement (${code})` }

@@ -135,11 +135,13 @@ CREATE TRIGGER outbox_count_insert AFTER INSERT ON outbox REFERENCING NEW TABLE 
 CREATE TRIGGER outbox_count_update AFTER UPDATE ON outbox REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION settleproof_count_outbox();
 CREATE TRIGGER outbox_count_delete AFTER DELETE ON outbox REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION settleproof_count_outbox();
 
--- A dead event a replay delivered counts as delivered, no longer dead.
+-- A dead event a replay delivered counts as delivered, no longer dead (a replay of an event
+-- that is not dead here changes no count).
 CREATE FUNCTION settleproof_count_replays() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE n bigint;
 BEGIN
-  IF TG_OP = 'INSERT' THEN SELECT count(*) INTO n FROM new_rows; ELSE SELECT -count(*) INTO n FROM old_rows; END IF;
+  IF TG_OP = 'INSERT' THEN SELECT count(*) INTO n FROM new_rows JOIN outbox USING (webhook_id) WHERE outbox.state = 'dead';
+  ELSE SELECT -count(*) INTO n FROM old_rows JOIN outbox USING (webhook_id) WHERE outbox.state = 'dead'; END IF;
   IF n <> 0 THEN INSERT INTO final_counts (delivered, dead) VALUES (n, -n); END IF;
   RETURN NULL;
 END $$;

@@ -115,18 +115,18 @@ export async function selectCounts(q: Queryable, nowMs: number): Promise<StoreCo
   return { invoices: { open: Number(row.open_total) - expired, expired, settled: Number(row.settled) }, outbox, queueDepth }
 }
 
-/** The conditions of each status filter, written as the partial indexes' predicates. */
-const STATUS_CONDITIONS: Record<NonNullable<InvoiceListQuery['status']>, (now: string) => string> = {
+/** The conditions of each status filter, written as the partial indexes' predicates; `now()` adds the time parameter. */
+const STATUS_CONDITIONS: Record<NonNullable<InvoiceListQuery['status']>, (now: () => string) => string> = {
   settled: () => `status = 'settled'`,
-  open: (now) => `status = 'open' AND (expires_at_ms IS NULL OR expires_at_ms > ${now})`,
-  expired: (now) => `status = 'open' AND expires_at_ms <= ${now}`,
+  open: (now) => `status = 'open' AND (expires_at_ms IS NULL OR expires_at_ms > ${now()})`,
+  expired: (now) => `status = 'open' AND expires_at_ms <= ${now()}`,
 }
 
 /** One page of a merchant's invoices, newest first (`GET /v1/invoices`): a range of an index, whatever the history. */
 export async function selectInvoicePage(q: Queryable, merchantId: string, query: InvoiceListQuery, nowMs: number): Promise<{ invoices: Invoice[]; next: InvoiceCursor | null }> {
   const values: unknown[] = [merchantId, query.limit + 1]
   const where = ['merchant_id = $1']
-  if (query.status !== null) where.push(STATUS_CONDITIONS[query.status](`$${values.push(nowMs)}`))
+  if (query.status !== null) where.push(STATUS_CONDITIONS[query.status](() => `$${values.push(nowMs)}`))
   if (query.createdAfter !== null) where.push(`created_at > $${values.push(query.createdAfter)}`)
   if (query.createdBefore !== null) where.push(`created_at < $${values.push(query.createdBefore)}`)
   if (query.after !== null) where.push(`(created_at, uuid) < ($${values.push(query.after.createdAt)}, $${values.push(query.after.uuid)})`)
