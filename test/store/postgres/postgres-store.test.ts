@@ -465,6 +465,61 @@ describe('PostgreSQL store', () => {
     }
   })
 
+  it('the hot reads do the same work (buffer accesses) with 10,000 settled invoices in history as with 100', async () => {
+    /** Buffer accesses (shared hits and reads) of each hot read, from the server's EXPLAIN (ANALYZE, BUFFERS). */
+    const pagesTouched = async (history: number) => {
+      const db = await createTestDatabase()
+      const store = await open(db)
+      const query = vi.spyOn(pg.Client.prototype, 'query')
+      try {
+        let serial = 0
+        const fresh = (n: number) => Array.from({ length: n }, () => openInvoice({ uuid: crypto.randomUUID(), amount: String(++serial), createdAt: new Date(Date.UTC(2030, 0, 1) + serial).toISOString() }))
+        const announce = (inv: Invoice, state: 'queued' | 'delivered') => ({
+          ...queuedOutboxEntry({ webhookId: `msg_${inv.uuid}`, merchantId: inv.merchantId, invoiceUuid: inv.uuid, type: 'invoice.settled', at: inv.createdAt, data: {} as never }),
+          ...(state === 'delivered' ? { state, attempts: 1 } : {}),
+        })
+        for (let done = 0; done < history; done += 1_000) {
+          const batch = fresh(Math.min(1_000, history - done))
+          await store.transact((tx) => batch.forEach((inv) => (tx.putInvoice(settledInvoice(++serial, 0, { uuid: inv.uuid, amount: inv.amount, createdAt: inv.createdAt })), tx.putOutboxEntry(announce(inv, 'delivered')))))
+        }
+        const pending = fresh(50)
+        await store.transact((tx) => pending.forEach((inv) => (tx.putInvoice(inv), tx.putOutboxEntry(announce(inv, 'queued')))))
+        await store.compact(0)
+        await db.sql('VACUUM ANALYZE') // as autovacuum does after a burst of writes
+        query.mockClear()
+        await store.read(async (r) => {
+          await r.dueOutboxEntries(Date.now(), 100)
+          await r.openInvoices(pending.map((inv) => ({ merchantId: inv.merchantId, token: inv.token, amount: inv.amount })))
+          await r.listPendingOutbox({ limit: 100 })
+          await r.counts()
+        })
+        const reads = query.mock.calls.map(([text, values]) => ({ text: text as unknown as string, values: values as unknown[] }))
+        query.mockRestore()
+        const admin = await superuserClient(db.cluster, db.name)
+        try {
+          // The plan the planner picks for a large history, for both sizes: a small table may be read whole instead, which says nothing.
+          await admin.query('SET enable_seqscan = off; SET enable_bitmapscan = off; SET enable_hashjoin = off; SET enable_mergejoin = off')
+          const pages: number[] = []
+          for (const { text, values } of reads) {
+            const plan = (await admin.query(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${text}`, values)).rows[0]['QUERY PLAN'][0] as { Plan: { 'Shared Hit Blocks': number; 'Shared Read Blocks': number } }
+            pages.push(plan.Plan['Shared Hit Blocks'] + plan.Plan['Shared Read Blocks'])
+          }
+          return pages
+        } finally {
+          await admin.end()
+        }
+      } finally {
+        query.mockRestore()
+        await store.close()
+      }
+    }
+    const small = await pagesTouched(100)
+    const large = await pagesTouched(10_000)
+    expect(small).toHaveLength(4)
+    // Equal but for where the 50 pending rows' page boundaries fall: 100× the history, the same work.
+    large.forEach((pages, i) => expect(pages, `read ${i}: ${small} then ${large}`).toBeLessThanOrEqual(small[i]! + 2))
+  }, 120_000)
+
   it('dead letters opened alone (dlq list, dlq replay) see the letters the daemon recorded, and share its replay lock across connections', async () => {
     const db = await createTestDatabase()
     const store = await open(db)
