@@ -9,6 +9,8 @@ export const IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000
 export const CONNECT_TIMEOUT_MS = 10_000
 /** Idle pooled connections are closed after this. */
 const IDLE_CONNECTION_MS = 30_000
+/** TCP keepalive probes start after this much silence, so a peer that vanished (no FIN, no RST) is noticed. */
+const KEEPALIVE_AFTER_MS = 10_000
 
 /**
  * Where the database is, for messages and `location`: `postgres://host:port/database`, never
@@ -42,6 +44,7 @@ export function connectionConfig(url: string): pg.ClientConfig {
     application_name: 'settleproof',
     options: '-c TimeZone=UTC',
     keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_AFTER_MS,
   }
 }
 

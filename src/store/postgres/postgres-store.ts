@@ -148,8 +148,11 @@ export async function readPostgresSnapshot(parameters: { url: string }): Promise
  * (transaction.ts), so any number of processes may share the database. Reads outside a
  * transaction each see the latest commit. The database going away is never fatal: the call
  * fails with `StoreUnavailableError`, `availability()` says why until a query succeeds again
- * (a background probe brings it back by itself), and nothing committed is lost. Only a write
- * the database refuses for good (a constraint: a bug tried to settle twice) fails the store.
+ * (a background probe brings it back by itself), and nothing committed is lost. A connection
+ * lost during COMMIT leaves the outcome unknown to the caller, who is told the store was
+ * unavailable: it reads again (SPEC §9: what was not committed is read again), and the
+ * constraints make a repeat of what did commit harmless. Only a write the database refuses for
+ * good (a constraint: a bug tried to settle twice) fails the store.
  */
 class PostgresStore implements Store {
   readonly location: string
