@@ -321,13 +321,15 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
         const later = entry({ createdAt: at(0), state: 'retrying', attempts: 1, nextAttemptAt: T0 + 60_000 })
         const delivered = entry({ createdAt: at(0), state: 'delivered', attempts: 1 })
         const dead = entry({ createdAt: at(0), state: 'dead', attempts: 5 })
+        const fractional = entry({ createdAt: at(4), state: 'retrying', attempts: 1, nextAttemptAt: T0 + 0.25 }) // an injected clock may give fractions
         // Stored out of age order: the order of the answer is by age, not by insertion.
-        await store.transact((tx) => [e3, later, e2b, delivered, e1, dead, e2a].forEach((e) => tx.putOutboxEntry(e)))
+        await store.transact((tx) => [e3, later, e2b, delivered, fractional, e1, dead, e2a].forEach((e) => tx.putOutboxEntry(e)))
         await store.read(async (r) => {
           expect(await r.dueOutboxEntries(T0, 10)).toEqual([e1, e2a, e2b, e3])
           expect(await r.dueOutboxEntries(T0, 2)).toEqual([e1, e2a])
           expect(await r.dueOutboxEntries(T0, 10, new Set(['globex']))).toEqual([e1, e2b, e3])
-          expect(await r.dueOutboxEntries(T0 + 60_000, 10)).toEqual([later, e1, e2a, e2b, e3])
+          expect(await r.dueOutboxEntries(T0 + 0.5, 10)).toEqual([e1, e2a, e2b, e3, fractional])
+          expect(await r.dueOutboxEntries(T0 + 60_000, 10)).toEqual([later, e1, e2a, e2b, e3, fractional])
           expect(await r.dueOutboxEntries(T0, 10, new Set(['acme', 'globex']))).toEqual([])
         })
       })
@@ -381,6 +383,7 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
         })
         const outbox = { queued: 2, in_flight: 1, retrying: 1, delivered: 1, dead: 2 }
         expect(await store.read((r) => r.counts(T0))).toEqual({ invoices: { open: 3, expired: 0, settled: 2 }, outbox, queueDepth: { acme: 2, globex: 2 } })
+        expect((await store.read((r) => r.counts(T0 + 999.5))).invoices).toEqual({ open: 3, expired: 0, settled: 2 })
         expect((await store.read((r) => r.counts(T0 + 1_000))).invoices).toEqual({ open: 2, expired: 1, settled: 2 })
         expect((await store.read((r) => r.counts(T0 + 10_000))).invoices).toEqual({ open: 1, expired: 2, settled: 2 })
         // An entry that becomes final leaves the pending counts and the queue depth.

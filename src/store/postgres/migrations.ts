@@ -27,10 +27,12 @@ export const PENDING_STATES_SQL = `('queued', 'in_flight', 'retrying')`
  * concurrent writers only insert (no hot row to fight over); `compact` folds them into one row.
  */
 const VERSION_1 = `
-CREATE FUNCTION settleproof_epoch_ms(iso text) RETURNS bigint
+-- Epoch milliseconds, as JavaScript's Date.parse gives them. IMMUTABLE holds for the strings the
+-- store writes: ISO-8601 with their zone (toISOString). Times in ms are double precision, like a
+-- JavaScript number (an injected clock may give fractions).
+CREATE FUNCTION settleproof_epoch_ms(iso text) RETURNS double precision
   LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-  -- IMMUTABLE holds for the strings the store writes: ISO-8601 with their zone (toISOString).
-  AS $$ SELECT (extract(epoch FROM iso::timestamptz) * 1000)::bigint $$;
+  AS $$ SELECT floor(extract(epoch FROM iso::timestamptz) * 1000)::double precision $$;
 
 CREATE FUNCTION settleproof_last_block(transfers jsonb) RETURNS bigint
   LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
@@ -49,7 +51,7 @@ CREATE TABLE invoices (
   amount text COLLATE "C" GENERATED ALWAYS AS (body->>'amount') STORED NOT NULL,
   status text COLLATE "C" GENERATED ALWAYS AS (body->>'status') STORED NOT NULL CHECK (status IN ('open', 'settled')),
   created_at text COLLATE "C" GENERATED ALWAYS AS (body->>'createdAt') STORED NOT NULL,
-  expires_at_ms bigint GENERATED ALWAYS AS (settleproof_epoch_ms(body->>'expiresAt')) STORED,
+  expires_at_ms double precision GENERATED ALWAYS AS (settleproof_epoch_ms(body->>'expiresAt')) STORED,
   settled_tx_hash text COLLATE "C" GENERATED ALWAYS AS (body->'settlement'->>'txHash') STORED,
   settled_log_index integer GENERATED ALWAYS AS ((body->'settlement'->>'logIndex')::integer) STORED,
   CONSTRAINT invoices_settled_has_settlement CHECK ((status = 'settled') = (settled_tx_hash IS NOT NULL AND settled_log_index IS NOT NULL))
@@ -80,7 +82,7 @@ CREATE TABLE outbox (
   webhook_id text COLLATE "C" GENERATED ALWAYS AS (body->>'webhookId') STORED PRIMARY KEY,
   merchant_id text COLLATE "C" GENERATED ALWAYS AS (body->>'merchantId') STORED NOT NULL,
   state text COLLATE "C" GENERATED ALWAYS AS (body->>'state') STORED NOT NULL CHECK (state IN ('queued', 'in_flight', 'retrying', 'delivered', 'dead')),
-  next_attempt_at bigint GENERATED ALWAYS AS ((body->>'nextAttemptAt')::bigint) STORED NOT NULL,
+  next_attempt_at double precision GENERATED ALWAYS AS ((body->>'nextAttemptAt')::double precision) STORED NOT NULL,
   created_at text COLLATE "C" GENERATED ALWAYS AS (body->>'createdAt') STORED NOT NULL
 );
 -- Due and pending entries, oldest first; counts per merchant and state from the index alone.

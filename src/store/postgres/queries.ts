@@ -59,7 +59,7 @@ export async function selectDueOutbox(q: Queryable, nowMs: number, limit: number
   if (limit <= 0) return []
   const result = await q.query<{ body: OutboxEntry }>(
     `SELECT body FROM outbox
-      WHERE state IN ${PENDING_STATES_SQL} AND next_attempt_at <= $1 AND merchant_id <> ALL($3::text[])
+      WHERE state IN ${PENDING_STATES_SQL} AND next_attempt_at <= $1::double precision AND merchant_id <> ALL($3::text[])
       ORDER BY created_at, webhook_id LIMIT $2`,
     [nowMs, limit, [...(skip ?? [])]],
   )
@@ -95,7 +95,7 @@ export async function selectCounts(q: Queryable, nowMs: number): Promise<StoreCo
   const result = await q.query<{ open_total: string; expired: string; settled: string; delivered: string; dead: string; pending: [string, PendingOutboxState, number][] }>(
     `SELECT
         (SELECT count(*) FROM invoices WHERE status = 'open') AS open_total,
-        (SELECT count(*) FROM invoices WHERE status = 'open' AND expires_at_ms <= $1) AS expired,
+        (SELECT count(*) FROM invoices WHERE status = 'open' AND expires_at_ms <= $1::double precision) AS expired,
         f.settled, f.delivered, f.dead,
         (SELECT coalesce(jsonb_agg(jsonb_build_array(merchant_id, state, n)), '[]'::jsonb)
            FROM (SELECT merchant_id, state, count(*) AS n FROM outbox WHERE state IN ${PENDING_STATES_SQL} GROUP BY merchant_id, state) AS g) AS pending
@@ -126,7 +126,7 @@ const STATUS_CONDITIONS: Record<NonNullable<InvoiceListQuery['status']>, (now: (
 export async function selectInvoicePage(q: Queryable, merchantId: string, query: InvoiceListQuery, nowMs: number): Promise<{ invoices: Invoice[]; next: InvoiceCursor | null }> {
   const values: unknown[] = [merchantId, query.limit + 1]
   const where = ['merchant_id = $1']
-  if (query.status !== null) where.push(STATUS_CONDITIONS[query.status](() => `$${values.push(nowMs)}`))
+  if (query.status !== null) where.push(STATUS_CONDITIONS[query.status](() => `$${values.push(nowMs)}::double precision`))
   if (query.createdAfter !== null) where.push(`created_at > $${values.push(query.createdAfter)}`)
   if (query.createdBefore !== null) where.push(`created_at < $${values.push(query.createdBefore)}`)
   if (query.after !== null) where.push(`(created_at, uuid) < ($${values.push(query.after.createdAt)}, $${values.push(query.after.uuid)})`)
