@@ -41,15 +41,9 @@ export class StagedWrites {
  * each taking the whole batch as one JSON array, however many rows it holds.
  */
 export async function writeStaged(q: Queryable, staged: StagedWrites): Promise<void> {
-  if (staged.chain !== undefined) {
-    await q.query('INSERT INTO chain_state (singleton, state) VALUES (true, $1::jsonb) ON CONFLICT (singleton) DO UPDATE SET state = EXCLUDED.state', [JSON.stringify(staged.chain)])
-  }
-  if (staged.invoices.size > 0) {
-    await q.query('INSERT INTO invoices (body) SELECT value FROM jsonb_array_elements($1::jsonb) ON CONFLICT (uuid) DO UPDATE SET body = EXCLUDED.body', [JSON.stringify([...staged.invoices.values()])])
-  }
-  if (staged.outbox.size > 0) {
-    await q.query('INSERT INTO outbox (body) SELECT value FROM jsonb_array_elements($1::jsonb) ON CONFLICT (webhook_id) DO UPDATE SET body = EXCLUDED.body', [JSON.stringify([...staged.outbox.values()])])
-  }
+  // The transfers claimed first: a concurrent transaction that handled the same transfer then
+  // fails here as a serialization conflict (and runs again, seeing it handled), not later on
+  // the settled-transfer UNIQUE index as a refusal.
   if (staged.processed.size > 0) {
     // An empty list means "never handled": its row goes (a reorg took the last one back).
     await q.query(
@@ -61,8 +55,17 @@ export async function writeStaged(q: Queryable, staged: StagedWrites): Promise<v
       [JSON.stringify(Object.fromEntries(staged.processed))],
     )
   }
+  if (staged.outbox.size > 0) {
+    await q.query('INSERT INTO outbox (body) SELECT value FROM jsonb_array_elements($1::jsonb) ON CONFLICT (webhook_id) DO UPDATE SET body = EXCLUDED.body', [JSON.stringify([...staged.outbox.values()])])
+  }
+  if (staged.invoices.size > 0) {
+    await q.query('INSERT INTO invoices (body) SELECT value FROM jsonb_array_elements($1::jsonb) ON CONFLICT (uuid) DO UPDATE SET body = EXCLUDED.body', [JSON.stringify([...staged.invoices.values()])])
+  }
   if (staged.replayed.size > 0) {
     await q.query('INSERT INTO replayed_events (webhook_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING', [[...staged.replayed]])
+  }
+  if (staged.chain !== undefined) {
+    await q.query('INSERT INTO chain_state (singleton, state) VALUES (true, $1::jsonb) ON CONFLICT (singleton) DO UPDATE SET state = EXCLUDED.state', [JSON.stringify(staged.chain)])
   }
 }
 

@@ -200,6 +200,40 @@ describe('PostgreSQL store', () => {
     }
   })
 
+  it('two transactions that both saw a transfer unhandled and settle two invoices with it: one commits, the other runs again and finds it handled', async () => {
+    const db = await createTestDatabase()
+    const store = await open(db)
+    try {
+      const [a, b] = [openInvoice({ uuid: crypto.randomUUID(), createdAt: '2030-01-01T00:00:00.000Z' }), openInvoice({ uuid: crypto.randomUUID(), createdAt: '2030-01-01T00:00:01.000Z' })]
+      await store.transact((tx) => [a!, b!].forEach((inv) => tx.putInvoice(inv)))
+      const transfer = settledInvoice(42, 7).settlement!
+      // Both read before either writes (first runs only): the interleaving that would settle twice.
+      let arrived = 0
+      let bothRead!: () => void
+      const barrier = new Promise<void>((resolve) => (bothRead = resolve))
+      const runs = { a: 0, b: 0 }
+      const settle = (invoice: Invoice, who: 'a' | 'b') =>
+        store.transact(async (tx) => {
+          runs[who]++
+          const handled = (await tx.processedTransfers(['transfer-x'])).has('transfer-x')
+          if (runs[who] === 1 && ++arrived === 2) bothRead()
+          if (runs[who] === 1) await barrier
+          if (handled) return 'duplicate'
+          tx.putInvoice({ ...invoice, status: 'settled', settlement: transfer })
+          tx.putProcessedTransfers('transfer-x', [{ block: 42, invoiceUuid: invoice.uuid }])
+          return 'settled'
+        })
+      const outcomes = await Promise.all([settle(a!, 'a'), settle(b!, 'b')])
+      expect(outcomes.sort()).toEqual(['duplicate', 'settled'])
+      expect(runs.a + runs.b).toBe(3) // the loser ran again, once
+      const settled = (await Promise.all([a!, b!].map((inv) => store.findInvoice(inv.uuid)))).filter((inv) => inv?.status === 'settled')
+      expect(settled).toHaveLength(1)
+      expect(store.availability()).toEqual({ available: true })
+    } finally {
+      await store.close()
+    }
+  })
+
   it('never shows the URL: location has host, port and database only; errors and log lines carry neither its password nor its query', async () => {
     const db = await createTestDatabase()
     const { logger, text } = capturingLogger()
