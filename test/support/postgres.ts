@@ -26,7 +26,8 @@ export type PostgresClusterInfo = {
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    postgres: PostgresClusterInfo
+    /** Null when PostgreSQL is not installed (test/support/postgres-global-setup.ts). */
+    postgres: PostgresClusterInfo | null
   }
 }
 
@@ -146,8 +147,14 @@ export type TestDatabase = {
 
 let created = 0
 
+function sharedCluster(): PostgresClusterInfo {
+  const cluster = inject('postgres')
+  if (cluster === null) requireBinDir() // throws, saying what to install
+  return cluster!
+}
+
 /** Creates a fresh database and role in the run's shared cluster (or `cluster`). */
-export async function createTestDatabase(cluster: PostgresClusterInfo = inject('postgres')): Promise<TestDatabase> {
+export async function createTestDatabase(cluster: PostgresClusterInfo = sharedCluster()): Promise<TestDatabase> {
   const name = `settleproof_${process.pid}_${++created}_${randomBytes(3).toString('hex')}`
   const password = randomBytes(18).toString('base64url')
   const admin = await superuserClient(cluster)
