@@ -232,7 +232,9 @@ async function runOnce<T>(client: pg.PoolClient, fn: (tx: StoreTx) => Promise<T>
       return { failure: { kind: 'function', error } }
     }
     if (!staged.isEmpty) await writeStaged(q, staged)
-    await q.query('COMMIT')
+    const commit = await q.query('COMMIT')
+    // A statement failed inside and `fn` caught it: the server ends such a transaction with a ROLLBACK, silently.
+    if (commit.command !== 'COMMIT') return { failure: { kind: 'function', error: new Error(`the transaction was rolled back (${commit.command}): a statement in it failed and the error was caught`) } }
     return { result }
   } catch (error) {
     const failure = classifyPostgresError(error)

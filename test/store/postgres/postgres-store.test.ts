@@ -234,6 +234,30 @@ describe('PostgreSQL store', () => {
     }
   })
 
+  it('a transaction whose function swallowed a failed statement is not reported committed', async () => {
+    const db = await createTestDatabase()
+    const store = await open(db)
+    try {
+      const lost = openInvoice({ uuid: crypto.randomUUID() })
+      const outcome = await store
+        .transact(async (tx) => {
+          tx.putInvoice(lost)
+          await tx.listPendingOutbox({ limit: -5 }).catch(() => undefined) // the server refuses LIMIT -4; the transaction is now aborted
+          return 'committed?'
+        })
+        .catch((error: unknown) => error)
+      expect(outcome).toBeInstanceOf(Error)
+      expect(await store.findInvoice(lost.uuid)).toBeUndefined()
+      // With nothing to write, the server's silent ROLLBACK is what tells.
+      const readOnly = await store.transact(async (tx) => (await tx.listPendingOutbox({ limit: -5 }).catch(() => undefined), 'answered')).catch((error: unknown) => error)
+      expect(readOnly).toBeInstanceOf(Error)
+      expect((readOnly as Error).message).toContain('rolled back')
+      expect(store.availability()).toEqual({ available: true })
+    } finally {
+      await store.close()
+    }
+  })
+
   it('never shows the URL: location has host, port and database only; errors and log lines carry neither its password nor its query', async () => {
     const db = await createTestDatabase()
     const { logger, text } = capturingLogger()
