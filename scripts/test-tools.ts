@@ -5,19 +5,24 @@
 //   kept in the cache too, so it needs no root and installs nothing on the system;
 // - systemd-analyze (linked against systemd's private libraries and reading its unit search
 //   path): installed with apt-get when running as root (CI, containers); otherwise the script
-//   says which package to install.
+//   says which package to install;
+// - PostgreSQL's server (initdb, pg_ctl under /usr/lib/postgresql/<major>/bin, and the
+//   `postgres` user it runs as): the same, Debian's `postgresql` package. The tests start
+//   throwaway clusters from it (test/support/postgres.ts).
 // Tests find the tools with test/support/system-tool.ts, which reads the same cache.
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync } from 'node:fs'
 import { userInfo } from 'node:os'
 import { join } from 'node:path'
-import { CACHE_BIN, CACHE_ROOT, findTool } from '../test/support/system-tool.ts'
+import { CACHE_BIN, CACHE_ROOT, findPostgresBinDir, findTool } from '../test/support/system-tool.ts'
 
-type Tool = { command: string; debianPackage: string; why: string; pathInPackage?: string }
+/** `find` locates a tool that is not on PATH (default: `findTool(command)`). */
+type Tool = { command: string; debianPackage: string; why: string; pathInPackage?: string; find?: () => string | undefined }
 
 const TOOLS: Tool[] = [
   { command: 'promtool', debianPackage: 'prometheus', why: 'alert rule and metrics format tests', pathInPackage: 'usr/bin/promtool' },
   { command: 'systemd-analyze', debianPackage: 'systemd', why: 'systemd unit test' },
+  { command: 'initdb', debianPackage: 'postgresql', why: 'the PostgreSQL store tests (a throwaway cluster)', find: findPostgresBinDir },
 ]
 
 const say = (line: string) => process.stdout.write(`test-tools: ${line}\n`)
@@ -73,12 +78,13 @@ function install(tool: Tool): void {
 }
 
 let missing = 0
+const isPresent = (tool: Tool) => (tool.find ?? (() => findTool(tool.command)))() !== undefined
 for (const tool of TOOLS) {
-  if (findTool(tool.command) !== undefined) continue
+  if (isPresent(tool)) continue
   if (!existsSync('/usr/bin/apt-get')) say(`${tool.command} (${tool.why}) is missing and this is not a Debian machine: install ${tool.debianPackage}`)
   else if (tool.pathInPackage !== undefined) download({ ...tool, pathInPackage: tool.pathInPackage })
   else if (isRoot) install(tool)
   else say(`${tool.command} (${tool.why}) is missing: run "sudo apt-get install ${tool.debianPackage}" once, then npm test again`)
-  if (findTool(tool.command) === undefined) missing++
+  if (!isPresent(tool)) missing++
 }
 process.exit(missing === 0 ? 0 : 1)

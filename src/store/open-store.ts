@@ -4,6 +4,7 @@ import type { Logger } from '../ops/logger.ts'
 import { StoreUnavailableError } from './errors.ts'
 import { openFileDeadLetters } from './lowdb/file-dead-letters.ts'
 import { openLowdbStore, readLowdbStoreSnapshot } from './lowdb/lowdb-store.ts'
+import { openPostgresDeadLetters, openPostgresStore, readPostgresSnapshot } from './postgres/postgres-store.ts'
 import type { DeadLetters, Store, StoreCounts } from './store.ts'
 
 /*
@@ -16,9 +17,6 @@ export type StoreSnapshot = { chain: ChainState | null; counts: StoreCounts }
 
 export type OpenStoreOptions = { logger: Logger }
 
-/** The message of every entry point while the PostgreSQL backend is not wired in. */
-const POSTGRES_NOT_BUILT_IN = 'the postgres backend is not built in yet'
-
 /**
  * Opens the store `storage.driver` names, for the daemon (lowdb: takes the writer lock).
  * @throws {StoreUnavailableError} the database cannot be reached.
@@ -30,7 +28,7 @@ export async function openStore(config: Pick<Config, 'storage' | 'dlq'>, options
     case 'lowdb':
       return await openLowdbStore({ path: storage.path, dlqPath: config.dlq.path })
     case 'postgres':
-      throw new StoreUnavailableError(POSTGRES_NOT_BUILT_IN)
+      return await openPostgresStore({ url: storage.url, poolSize: storage.pool_size, dlqPath: config.dlq.path, logger: options.logger })
     default:
       return unknownDriver(storage)
   }
@@ -46,7 +44,7 @@ export async function openDeadLetters(config: Pick<Config, 'storage' | 'dlq'>): 
     case 'lowdb':
       return openFileDeadLetters(config.dlq.path)
     case 'postgres':
-      throw new StoreUnavailableError(POSTGRES_NOT_BUILT_IN)
+      return await openPostgresDeadLetters({ url: storage.url, dlqPath: config.dlq.path })
     default:
       return unknownDriver(storage)
   }
@@ -63,7 +61,7 @@ export async function readStoreSnapshot(config: Pick<Config, 'storage'>): Promis
     case 'lowdb':
       return await readLowdbStoreSnapshot(storage.path)
     case 'postgres':
-      throw new StoreUnavailableError(POSTGRES_NOT_BUILT_IN)
+      return await readPostgresSnapshot({ url: storage.url })
     default:
       return unknownDriver(storage)
   }

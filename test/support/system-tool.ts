@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { accessSync, constants } from 'node:fs'
+import { accessSync, constants, readdirSync } from 'node:fs'
 import { delimiter, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -43,4 +43,26 @@ export function promtoolCheckMetrics(text: string): Promise<{ code: number | nul
     child.on('close', (code) => resolve({ code, output }))
     child.stdin.end(text)
   })
+}
+
+/** Where Debian's `postgresql` packages put their server binaries, one directory per major version. */
+export const DEBIAN_POSTGRES_ROOT = '/usr/lib/postgresql'
+
+/**
+ * The `bin` directory of the newest PostgreSQL server installed (Debian's layout:
+ * `/usr/lib/postgresql/<major>/bin`, with `initdb` and `pg_ctl`), or undefined when none is.
+ */
+export function findPostgresBinDir(): string | undefined {
+  let versions: string[]
+  try {
+    versions = readdirSync(DEBIAN_POSTGRES_ROOT)
+  } catch {
+    return undefined
+  }
+  const newestFirst = versions.filter((name) => /^\d+(\.\d+)?$/.test(name)).sort((a, b) => Number(b) - Number(a))
+  for (const version of newestFirst) {
+    const bin = join(DEBIAN_POSTGRES_ROOT, version, 'bin')
+    if (executable(join(bin, 'initdb')) && executable(join(bin, 'pg_ctl'))) return bin
+  }
+  return undefined
 }
