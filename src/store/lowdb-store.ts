@@ -9,7 +9,8 @@ import { StoreClosedError, StoreWriteError } from './errors.ts'
 import { InvoiceArchive } from './invoice-archive.ts'
 import { Journal, journalLine, readJournal } from './journal.ts'
 import { applyChanges, countDocument, emptyDocument, isFinal, parseDocument, type Changes, type Document } from './lowdb-document.ts'
-import type { ProcessedTransfer, Store, StoreCounts, StoreReader, StoreTx } from './store.ts'
+import { selectPendingOutboxPage, type PendingOutboxPage } from './pending-outbox-page.ts'
+import type { PendingOutboxQuery, ProcessedTransfer, Store, StoreCounts, StoreReader, StoreTx } from './store.ts'
 import { createStoreDirectory } from './store-directory.ts'
 import { acquireWriterLock, type WriterLock } from './writer-lock.ts'
 
@@ -70,6 +71,17 @@ export async function readLowdbStoreSnapshot(path: string): Promise<{ chain: Cha
   const { document } = await loadDocument(resolve(path))
   if (document.chain === null && Object.keys(document.invoices).length === 0 && document.journalSeq === 0 && Object.keys(document.outbox).length === 0) return null
   return { chain: document.chain, counts: countDocument(document, Date.now()) }
+}
+
+/**
+ * A page of the pending outbox read without the writer lock, for `settleproof outbox list`
+ * while the daemon runs (the same files `readLowdbStoreSnapshot` reads). An absent store has
+ * nothing pending.
+ * @throws {StoreCorruptError}
+ */
+export async function readLowdbPendingOutbox(path: string, query: PendingOutboxQuery): Promise<PendingOutboxPage> {
+  const { document } = await loadDocument(resolve(path))
+  return selectPendingOutboxPage(Object.values(document.outbox), query)
 }
 
 const openKey = (merchantId: string, token: string, amount: string) => `${merchantId}|${token}|${amount}`
@@ -175,6 +187,17 @@ class LowdbStore implements Store {
         }
         for (const [id, entry] of overlay?.outbox ?? []) if (data.outbox[id] === undefined && due.length < limit && isDue(entry)) due.push(entry)
         return due
+      },
+      listPendingOutbox: (query) => {
+        // The hot outbox holds pending entries only; a transaction's own puts replace them (a final one is skipped by the selection).
+        function* candidates() {
+          for (const id in data.outbox) {
+            const entry = outbox(id)
+            if (entry !== undefined) yield entry
+          }
+          for (const [id, entry] of overlay?.outbox ?? []) if (data.outbox[id] === undefined) yield entry
+        }
+        return selectPendingOutboxPage(candidates(), query)
       },
       processedTransfers: (identity) => overlay?.processed.get(identity) ?? data.processed[identity] ?? [],
       isReplayRecorded: (webhookId) => overlay?.replayed.has(webhookId) === true || data.replayed.includes(webhookId),

@@ -14,6 +14,20 @@ export type StoreCounts = {
   queueDepth: Record<string, number>
 }
 
+/** The states an entry waits in before its outcome is final. */
+export type PendingOutboxState = 'queued' | 'in_flight' | 'retrying'
+
+/**
+ * One page of pending outbox entries (`settleproof outbox list`, the console): oldest first by
+ * `createdAt`, then `webhookId`; `after` is the last entry of the previous page.
+ */
+export type PendingOutboxQuery = {
+  states?: readonly PendingOutboxState[]
+  merchantId?: string
+  limit: number
+  after?: { createdAt: string; webhookId: string }
+}
+
 /** What a transaction may read. */
 export interface StoreReader {
   /** The reader's persisted position, or null for a new store. */
@@ -25,6 +39,8 @@ export interface StoreReader {
   getOutboxEntry(webhookId: string): OutboxEntry | undefined
   /** Pending entries whose `nextAttemptAt` has come, oldest first, leaving out the merchants in `skip`. */
   dueOutboxEntries(nowMs: number, limit: number, skip?: ReadonlySet<string>): OutboxEntry[]
+  /** A page of pending entries; `next` is the cursor of the following page, or null at the end. */
+  listPendingOutbox(query: PendingOutboxQuery): { entries: OutboxEntry[]; next: { createdAt: string; webhookId: string } | null }
   /** How many times this transfer identity was already handled (a multiset: see settlement). */
   processedTransfers(identity: string): readonly ProcessedTransfer[]
   /** Whether a replay of this dead event was recorded already (`putReplayed`). */
