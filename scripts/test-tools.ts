@@ -4,8 +4,9 @@
 // - promtool (a static binary): `apt-get download prometheus` into the cache, with apt's lists
 //   kept in the cache too, so it needs no root and installs nothing on the system;
 // - systemd-analyze (linked against systemd's private libraries and reading its unit search
-//   path): installed with apt-get when running as root (CI, containers); otherwise the script
-//   says which package to install.
+//   path) and chromium (the operator console's browser tests drive /usr/bin/chromium with
+//   playwright-core, which never downloads a browser): installed with apt-get when running as
+//   root (CI, containers); otherwise the script says which package to install.
 // Tests find the tools with test/support/system-tool.ts, which reads the same cache.
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync } from 'node:fs'
@@ -18,6 +19,7 @@ type Tool = { command: string; debianPackage: string; why: string; pathInPackage
 const TOOLS: Tool[] = [
   { command: 'promtool', debianPackage: 'prometheus', why: 'alert rule and metrics format tests', pathInPackage: 'usr/bin/promtool' },
   { command: 'systemd-analyze', debianPackage: 'systemd', why: 'systemd unit test' },
+  { command: 'chromium', debianPackage: 'chromium', why: 'operator console browser tests' },
 ]
 
 const say = (line: string) => process.stdout.write(`test-tools: ${line}\n`)

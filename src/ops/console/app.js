@@ -269,7 +269,7 @@ function ProvidersPanel({ view }) {
   return html`
     <${Panel} title="Providers" id="providers" error=${view?.error} wide>
       <table>
-        <thead><tr><th>provider</th><th>breaker</th><th>consecutive failures</th><th>half-open in</th><th>latency</th><th>head</th><th>disagreements</th><th>last error</th></tr></thead>
+        <thead><tr><th>provider</th><th>breaker</th><th class="num">consecutive failures</th><th class="num">half-open in</th><th class="num">latency</th><th class="num">head</th><th class="num">disagreements</th><th>last error</th></tr></thead>
         <tbody>
           ${providers.map(
             (p) => html`<tr key=${p.name} data-testid="provider-row" data-name=${p.name}>
@@ -299,7 +299,7 @@ function DeliveriesPanel({ status, merchants }) {
       </p>`}
       ${i && html`<p class="counts">invoices: <span class="count"><strong>${i.open}</strong> open</span><span class="count"><strong>${i.settled}</strong> settled</span><span class="count"><strong>${i.expired}</strong> expired</span></p>`}
       <table>
-        <thead><tr><th>merchant</th><th>endpoint breaker</th><th>pending</th><th>delivered*</th><th>failed attempts*</th><th>dead*</th><th>dead letters (not replayed)</th></tr></thead>
+        <thead><tr><th>merchant</th><th>endpoint breaker</th><th class="num">pending</th><th class="num">delivered*</th><th class="num">failed attempts*</th><th class="num">dead*</th><th class="num">dead letters (not replayed)</th></tr></thead>
         <tbody>
           ${list.map(
             (m) => html`<tr key=${m.id} data-testid="merchant-row" data-id=${m.id}>
@@ -345,7 +345,7 @@ function PendingPanel({ view, merchants, filter, onFilter, page, onNext, onPrevi
       ${entries.length === 0
         ? html`<p class="empty" data-testid="pending-empty">Nothing pending${filter.status || filter.merchant ? ' with these filters' : ''}.</p>`
         : html`<table>
-            <thead><tr><th>webhook id</th><th>merchant</th><th>type</th><th>invoice</th><th>state</th><th>attempts</th><th>next attempt</th><th>last error</th></tr></thead>
+            <thead><tr><th>webhook id</th><th>merchant</th><th>type</th><th>invoice</th><th>state</th><th class="num">attempts</th><th>next attempt</th><th>last error</th></tr></thead>
             <tbody>
               ${entries.map(
                 (e) => html`<tr key=${e.webhook_id} data-testid="pending-row" data-webhook-id=${e.webhook_id}>
@@ -398,7 +398,7 @@ function DeadLettersPanel({ view, token, onReplayed, onUnauthorized }) {
       ${letters.length === 0
         ? html`<p class="empty">No dead letters.</p>`
         : html`<table>
-            <thead><tr><th>webhook id</th><th>merchant</th><th>type</th><th>invoice</th><th>attempts</th><th>dead at</th><th>last error</th><th>webhook URL</th><th>replay</th></tr></thead>
+            <thead><tr><th>webhook id</th><th>merchant</th><th>type</th><th>invoice</th><th class="num">attempts</th><th>dead at</th><th>last error</th><th>webhook URL</th><th>replay</th></tr></thead>
             <tbody>
               ${letters.map(
                 (l) => html`<tr key=${l.webhook_id} data-testid="dead-letter-row" data-webhook-id=${l.webhook_id}>
