@@ -19,7 +19,8 @@ export function configSecrets(config: Config): string[] {
 /** A webhook URL's host and path say where events go and are shown; its userinfo and query values are secrets. */
 function webhookUrlSecrets(url: string): string[] {
   const parsed = new URL(url)
-  return [parsed.username, parsed.password, decodeURIComponent(parsed.username), decodeURIComponent(parsed.password), ...parsed.searchParams.values(), parsed.search.slice(1)]
+  const rawQueryValues = parsed.search.slice(1).split('&').map((pair) => pair.slice(pair.indexOf('=') + 1))
+  return [parsed.username, parsed.password, decodeURIComponent(parsed.username), decodeURIComponent(parsed.password), ...parsed.searchParams.values(), ...rawQueryValues]
 }
 
 /** Replaces each whole occurrence of a secret (longest first) with `[redacted]`; for whole answers, where a cut at the edges cannot happen. */
