@@ -116,7 +116,8 @@ export function opsApi(parameters: OpsApiParameters): HttpPlugin {
     })
     app.addHook('onSend', async (_request, reply, payload) => {
       reply.headers(OPS_HEADERS)
-      return typeof payload === 'string' ? maskWholeSecrets(payload, secrets) : payload
+      if (typeof payload === 'string') return maskWholeSecrets(payload, secrets)
+      return Buffer.isBuffer(payload) ? Buffer.from(maskWholeSecrets(payload.toString('utf8'), secrets), 'utf8') : payload
     })
     registerRoutes(app, routes)
   }
