@@ -7,5 +7,8 @@ if (major < 22 || (major === 22 && minor < 18)) {
   process.exit(1)
 }
 const { main } = await import('../src/cli/main.ts')
+const code = await main(process.argv.slice(2))
+// A pipe takes a long output in pieces: exit only once what was written reached it, or its end is lost.
+await Promise.all([process.stdout, process.stderr].map((stream) => new Promise((resolve) => stream.write('', resolve))))
 // Exit as soon as the command is done: an abandoned webhook attempt after a drain timeout must not hold the process.
-process.exit(await main(process.argv.slice(2)))
+process.exit(code)

@@ -4,8 +4,9 @@
 // - promtool (a static binary): `apt-get download prometheus` into the cache, with apt's lists
 //   kept in the cache too, so it needs no root and installs nothing on the system;
 // - systemd-analyze (linked against systemd's private libraries and reading its unit search
-//   path): installed with apt-get when running as root (CI, containers); otherwise the script
-//   says which package to install;
+//   path) and chromium (the operator console's browser tests drive /usr/bin/chromium with
+//   playwright-core, which never downloads a browser): installed with apt-get when running as
+//   root (CI, containers); otherwise the script says which package to install;
 // - PostgreSQL's server (initdb, pg_ctl under /usr/lib/postgresql/<major>/bin, and the
 //   `postgres` user it runs as): the same, Debian's `postgresql` package. The tests start
 //   throwaway clusters from it (test/support/postgres.ts).
@@ -23,6 +24,7 @@ const TOOLS: Tool[] = [
   { command: 'promtool', debianPackage: 'prometheus', why: 'alert rule and metrics format tests', pathInPackage: 'usr/bin/promtool' },
   { command: 'systemd-analyze', debianPackage: 'systemd', why: 'systemd unit test' },
   { command: 'initdb', debianPackage: 'postgresql', why: 'the PostgreSQL store tests (a throwaway cluster)', find: findPostgresBinDir },
+  { command: 'chromium', debianPackage: 'chromium', why: 'operator console browser tests' },
 ]
 
 const say = (line: string) => process.stdout.write(`test-tools: ${line}\n`)

@@ -6,6 +6,7 @@ import type { Config } from './config/schema.ts'
 import { createDlqReconciler } from './delivery/dlq-reconcile.ts'
 import { createOutboxWorker, type OutboxWorker } from './delivery/outbox-worker.ts'
 import { createMetrics } from './ops/metrics.ts'
+import { operatorConsole } from './ops/operator-console.ts'
 import { opsRoutes } from './ops/ops-routes.ts'
 import { startHttpServer, type HttpServer } from './ops/http-server.ts'
 import type { Logger } from './ops/logger.ts'
@@ -110,6 +111,7 @@ export async function startDaemon(parameters: StartDaemonParameters): Promise<Da
       port: config.server.port,
       logger,
       routes: [...invoiceRoutes({ config, store, logger }), ...opsRoutes({ config, reader, store, outbox, metrics, startedAt: Date.now() })],
+      plugins: operatorConsole({ config, reader, store, outbox, metrics }),
     })
     cleanup.unshift(() => server.close())
 

@@ -4,6 +4,7 @@ import { SettleProofError } from '../errors.ts'
 import { checkConfig, checkConfigHelp } from './commands/check-config.ts'
 import { demo, demoHelp } from './commands/demo.ts'
 import { dlq, dlqHelp } from './commands/dlq.ts'
+import { outbox, outboxHelp } from './commands/outbox.ts'
 import { run, runHelp } from './commands/run.ts'
 import { status, statusHelp } from './commands/status.ts'
 import { EXIT, type ExitCode } from './exit-codes.ts'
@@ -21,6 +22,8 @@ Commands:
   dlq list [--json]              the dead letters
   dlq replay [--id ID ...] [--all] [--dry-run]
                                  re-send dead letters with their original webhook-id
+  outbox list [--status S] [--merchant ID] [--json]
+                                 the pending webhook events (queued, in_flight, retrying)
 
 Options:
   --config FILE   defaults to $SETTLEPROOF_CONFIG, then ./skill.yaml
@@ -49,6 +52,13 @@ const commands: Record<string, Command> = {
     options: { config: { type: 'string' }, json: { type: 'boolean' }, id: { type: 'string', multiple: true }, all: { type: 'boolean' }, 'dry-run': { type: 'boolean' } },
     run: (v, [sub]) =>
       dlq(sub, { config: v.config as string | undefined, json: v.json === true, id: v.id as string[] | undefined, all: v.all === true, dryRun: v['dry-run'] === true }, process.stdout),
+  },
+  outbox: {
+    help: outboxHelp,
+    positionals: 1,
+    options: { config: { type: 'string' }, json: { type: 'boolean' }, status: { type: 'string', multiple: true }, merchant: { type: 'string' } },
+    run: (v, [sub]) =>
+      outbox(sub, { config: v.config as string | undefined, json: v.json === true, status: v.status as string[] | undefined, merchant: v.merchant as string | undefined }, process.stdout),
   },
 }
 

@@ -112,7 +112,12 @@ export const configSchema = z
     storage: storageSchema.prefault({}),
     dlq: z.strictObject({ path: z.string().min(1).default('./data/dlq.jsonl') }).prefault({}),
     server: z
-      .strictObject({ host: z.string().min(1).default('127.0.0.1'), port: z.int().min(0).max(65_535).default(8787) })
+      .strictObject({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.int().min(0).max(65_535).default(8787),
+        /** Enables the operator console and `/v1/ops/` (SPEC §11); a secret, no default: absent, they answer 404. */
+        operator_token: z.string().regex(/^\S{16,}$/, { error: 'invalid operator_token: expected at least 16 characters and no white space' }).optional(),
+      })
       .prefault({}),
     webhooks: webhooksSchema.prefault({}),
     log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),

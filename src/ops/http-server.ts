@@ -1,5 +1,6 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { SettleProofError } from '../errors.ts'
 import type { Logger } from './logger.ts'
 
@@ -8,13 +9,16 @@ export class ApiError extends Error {
   readonly status: number
   readonly code: string
   readonly path: string | null
+  /** Headers the answer carries (`WWW-Authenticate` on a 401). */
+  readonly headers: Record<string, string> | undefined
 
-  constructor(status: number, code: string, message: string, path: string | null = null) {
+  constructor(status: number, code: string, message: string, path: string | null = null, headers?: Record<string, string>) {
     super(message)
     this.name = 'ApiError'
     this.status = status
     this.code = code
     this.path = path
+    this.headers = headers
   }
 }
 
@@ -61,66 +65,139 @@ export type Route = {
   handle(request: HttpRequest): Promise<HttpResponse> | HttpResponse
 }
 
+/**
+ * A part of the server that needs more than a route table (hooks, static files, its own
+ * headers): registered in its own fastify scope, so its hooks apply to its routes only.
+ * Its errors are answered like every other (`ApiError` → `{ "error": … }`).
+ */
+export type HttpPlugin = (app: FastifyInstance) => Promise<void> | void
+
 export type HttpServer = { readonly port: number; close(): Promise<void> }
 
-export type StartHttpServerParameters = { host: string; port: number; routes: readonly Route[]; logger: Logger; maxBodyBytes?: number }
+export type StartHttpServerParameters = { host: string; port: number; routes: readonly Route[]; plugins?: readonly HttpPlugin[]; logger: Logger; maxBodyBytes?: number }
 
 const MAX_BODY_BYTES = 64 * 1024
 
+/** Node's own bound on a request's head (16 KiB): a path segment is never cut shorter than that. */
+const MAX_PARAM_LENGTH = 16 * 1024
+
 /**
- * The daemon's HTTP server: a small route table on node:http. Every answer is JSON (or the
- * text a handler sets), every failure an `ApiError` body; a handler bug is a 500 with no
- * detail, logged, and never takes the process down.
+ * The daemon's HTTP server, on fastify. Every answer is JSON (or the text a handler sets),
+ * every failure an `ApiError` body; a handler bug is a 500 with no detail, logged, and never
+ * takes the process down. A path that exists answers 405 to other methods (HEAD included),
+ * any other path 404. Bodies are read only when a handler asks (`text()`), after it has
+ * authenticated the caller, so an unauthenticated client never gets 64 KiB buffered.
  * @throws {ServerListenError} the port is taken or not permitted, or the host is not local.
  */
 export async function startHttpServer(parameters: StartHttpServerParameters): Promise<HttpServer> {
   const logger = parameters.logger.child({ component: 'http' })
   const maxBodyBytes = parameters.maxBodyBytes ?? MAX_BODY_BYTES
-  const routes = parameters.routes.map((route) => ({ ...route, pattern: compile(route.path) }))
-
-  async function handle(req: IncomingMessage, res: ServerResponse) {
-    const url = new URL(req.url ?? '/', 'http://localhost')
-    let response: HttpResponse
-    try {
-      const matching = routes.map((route) => ({ route, match: route.pattern.exec(url.pathname) })).filter((m) => m.match !== null)
-      const found = matching.find((m) => m.route.method === req.method)
-      if (matching.length === 0) throw new ApiError(404, 'not_found', `no route for ${url.pathname}`)
-      if (found === undefined) throw new ApiError(405, 'method_not_allowed', `${req.method} is not allowed on ${url.pathname}`)
-      response = await found.route.handle({
-        method: req.method ?? 'GET',
-        path: url.pathname,
-        params: found.match!.groups ?? {},
-        query: url.searchParams,
-        headers: req.headers,
-        text: () => readBody(req, maxBodyBytes),
-      })
-    } catch (error) {
-      if (error instanceof ApiError) response = { status: error.status, body: { error: { code: error.code, message: error.message, path: error.path } } }
-      else {
-        logger.error({ err: error, route: url.pathname }, 'request failed')
-        response = { status: 500, body: { error: { code: 'internal', message: 'internal error: see the daemon log', path: null } } }
-      }
-    }
-    if (res.headersSent || res.destroyed) return
-    const text = typeof response.body === 'string' ? response.body : JSON.stringify(response.body)
-    res.writeHead(response.status, { 'content-type': 'application/json', ...response.headers, 'content-length': Buffer.byteLength(text) })
-    res.end(text)
-  }
-
-  const server: Server = createServer((req, res) => void handle(req, res))
-  server.keepAliveTimeout = 5_000
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error) => reject(new ServerListenError(parameters.host, parameters.port, error)))
-    server.listen(parameters.port, parameters.host, () => resolve())
+  const app = Fastify({
+    logger: false,
+    exposeHeadRoutes: false,
+    keepAliveTimeout: 5_000,
+    forceCloseConnections: true,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors: (error, request, reply) => void sendError(reply, error, request),
   })
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve())
-        server.closeAllConnections()
-      }),
+
+  // Every registered path, whatever scope registered it: what tells 405 from 404.
+  const paths: { pattern: RegExp; methods: Set<string> }[] = []
+  app.addHook('onRoute', (route) => {
+    const methods = [route.method].flat()
+    const existing = paths.find((p) => p.pattern.source === compile(route.url).source)
+    if (existing) for (const method of methods) existing.methods.add(method)
+    else paths.push({ pattern: compile(route.url), methods: new Set(methods) })
+  })
+  // The body stays unread until a handler asks for it (`text()`, bounded): see above. It is
+  // read as it is whatever Content-Type says (the invoice API never looked at it), so the header
+  // is dropped before fastify's parsing, which would refuse a malformed one with 415.
+  app.addHook('onRequest', async (request) => {
+    delete request.headers['content-type']
+  })
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined))
+  app.setNotFoundHandler((request, reply) => {
+    const path = pathOf(request.url)
+    const error = paths.some((p) => p.pattern.test(path))
+      ? new ApiError(405, 'method_not_allowed', `${request.method} is not allowed on ${path}`)
+      : new ApiError(404, 'not_found', `no route for ${path}`)
+    sendError(reply, error, request)
+  })
+  app.setErrorHandler((error, request, reply) => sendError(reply, error, request))
+
+  function sendError(reply: FastifyReply, error: unknown, request: FastifyRequest): FastifyReply {
+    if (error instanceof ApiError) return send(reply, { status: error.status, body: { error: { code: error.code, message: error.message, path: error.path } }, ...(error.headers ? { headers: error.headers } : {}) })
+    // The framework's own refusals (a malformed URL or Content-Type): the client's fault, said in the same shape.
+    const status = (error as FastifyError).statusCode
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      return send(reply, { status, body: { error: { code: frameworkErrorCode(status), message: (error as Error).message, path: null } } })
+    }
+    logger.error({ err: error, route: pathOf(request.url) }, 'request failed')
+    return send(reply, { status: 500, body: { error: { code: 'internal', message: 'internal error: see the daemon log', path: null } } })
   }
+
+  registerRoutes(app, parameters.routes, maxBodyBytes)
+  for (const plugin of parameters.plugins ?? []) await app.register(async (scope) => plugin(scope))
+
+  try {
+    await app.listen({ host: parameters.host, port: parameters.port })
+  } catch (error) {
+    await app.close().catch(() => undefined)
+    throw new ServerListenError(parameters.host, parameters.port, error)
+  }
+  return {
+    port: (app.server.address() as AddressInfo).port,
+    close: () => app.close(),
+  }
+}
+
+/**
+ * Registers a route table in a fastify scope: each `Route` answers through its `handle`, with
+ * the request's path parameters, query string, headers and a bounded body reader.
+ */
+export function registerRoutes(app: FastifyInstance, routes: readonly Route[], maxBodyBytes = MAX_BODY_BYTES): void {
+  for (const route of routes) {
+    app.route({
+      method: route.method,
+      url: route.path,
+      handler: async (request, reply) => {
+        const params = (request.params ?? {}) as Record<string, string>
+        // fastify lets `/things/` match `/things/:id` with an empty id; a segment is never empty here.
+        if (Object.values(params).some((value) => value === '')) return reply.callNotFound()
+        const url = new URL(request.url, 'http://localhost')
+        const response = await route.handle({
+          method: request.method,
+          path: url.pathname,
+          params,
+          query: url.searchParams,
+          headers: request.headers,
+          text: () => readBody(request.raw, maxBodyBytes),
+        })
+        return send(reply, response)
+      },
+    })
+  }
+}
+
+/**
+ * Writes a response: a string body as it is, anything else as JSON; `application/json` unless
+ * the handler says otherwise. Sent as bytes, so the content type goes out exactly as set
+ * (fastify would add a charset to a string's).
+ */
+export function send(reply: FastifyReply, response: HttpResponse): FastifyReply {
+  const text = typeof response.body === 'string' ? response.body : JSON.stringify(response.body)
+  return reply.code(response.status).headers({ 'content-type': 'application/json', ...response.headers }).send(Buffer.from(text, 'utf8'))
+}
+
+function frameworkErrorCode(status: number): string {
+  if (status === 413) return 'payload_too_large'
+  if (status === 415) return 'unsupported_media_type'
+  return 'bad_request'
+}
+
+function pathOf(url: string): string {
+  return new URL(url, 'http://localhost').pathname
 }
 
 function compile(path: string): RegExp {

@@ -7,7 +7,7 @@ export type { Logger }
  * Keys whose values are secrets wherever they appear in a log object. Provider URLs carry
  * API keys, so `url` is redacted too; code logs provider names, never URLs.
  */
-export const REDACTED_KEYS = ['url', 'webhook_secret', 'webhook_url', 'api_key', 'authorization', 'secret', 'password'] as const
+export const REDACTED_KEYS = ['url', 'webhook_secret', 'webhook_url', 'api_key', 'operator_token', 'authorization', 'secret', 'password'] as const
 
 /** The process logger: pino JSON on stdout, one child per component (`component` field). */
 export function createLogger(level = 'info', destination?: DestinationStream): Logger {

@@ -43,3 +43,13 @@ export class StoreUnavailableError extends SettleProofError {
     super('STORE_UNAVAILABLE', `store unavailable: ${reason}`, options)
   }
 }
+
+/**
+ * Another `dlq replay` (a CLI, or the console in any replica) holds the replay turn: replays
+ * never overlap, so no dead letter is sent twice by two operators at once. Try again later.
+ */
+export class DeadLetterReplayBusyError extends SettleProofError {
+  constructor(detail: string, options: { cause?: unknown } = {}) {
+    super('DLQ_REPLAY_BUSY', `another dlq replay is running${detail}: try again when it has finished`, options)
+  }
+}

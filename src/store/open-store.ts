@@ -3,9 +3,11 @@ import type { Config, StorageConfig } from '../config/schema.ts'
 import type { Logger } from '../ops/logger.ts'
 import { StoreUnavailableError } from './errors.ts'
 import { openFileDeadLetters } from './lowdb/file-dead-letters.ts'
-import { openLowdbStore, readLowdbStoreSnapshot } from './lowdb/lowdb-store.ts'
+import { openLowdbStore, readLowdbPendingOutbox, readLowdbStoreSnapshot } from './lowdb/lowdb-store.ts'
+import type { PendingOutboxPage } from './lowdb/pending-outbox-page.ts'
 import { openPostgresDeadLetters, openPostgresStore, readPostgresSnapshot } from './postgres/postgres-store.ts'
-import type { DeadLetters, Store, StoreCounts } from './store.ts'
+import type { DeadLetters, PendingOutboxQuery, Store, StoreCounts } from './store.ts'
+import { silentLogger } from '../ops/logger.ts'
 
 /*
  * The only place that names a backend: everything outside `src/store/` opens the store, its
@@ -62,6 +64,31 @@ export async function readStoreSnapshot(config: Pick<Config, 'storage'>): Promis
       return await readLowdbStoreSnapshot(storage.path)
     case 'postgres':
       return await readPostgresSnapshot({ url: storage.url })
+    default:
+      return unknownDriver(storage)
+  }
+}
+
+/** Pages of the pending outbox for `settleproof outbox list`; `close` when done. */
+export type PendingOutboxReader = { page(query: PendingOutboxQuery): Promise<PendingOutboxPage>; close(): Promise<void> }
+
+/**
+ * The pending outbox, read without the writer lock (`settleproof outbox list` while the daemon
+ * runs), or null when nothing was ever stored there.
+ * @throws what the backend refuses (lowdb: `StoreCorruptError`; PostgreSQL: `StoreUnavailableError`).
+ */
+export async function openPendingOutboxReader(config: Pick<Config, 'storage' | 'dlq'>): Promise<PendingOutboxReader | null> {
+  const storage = config.storage
+  switch (storage.driver) {
+    case 'lowdb': {
+      const outbox = await readLowdbPendingOutbox(storage.path)
+      return outbox === null ? null : { page: async (query) => outbox.page(query), close: async () => undefined }
+    }
+    case 'postgres': {
+      if ((await readPostgresSnapshot({ url: storage.url })) === null) return null
+      const store = await openPostgresStore({ url: storage.url, poolSize: 1, dlqPath: config.dlq.path, logger: silentLogger() })
+      return { page: (query) => store.read((reader) => reader.listPendingOutbox(query)), close: () => store.close() }
+    }
     default:
       return unknownDriver(storage)
   }

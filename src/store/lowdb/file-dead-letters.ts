@@ -2,13 +2,16 @@ import { stat } from 'node:fs/promises'
 import { foldDeadLetters, type DeadLetterView } from '../../delivery/dead-letter.ts'
 import { appendDeadLetterLines, readDeadLetterLines } from '../dead-letter-file.ts'
 import type { DeadLetters } from '../store.ts'
+import { DeadLetterReplayBusyError } from '../errors.ts'
+import { StoreLockedError } from './errors.ts'
 import { acquireWriterLock } from './writer-lock.ts'
 
 /**
  * The dead letters of the lowdb backend: the `dlq.path` JSONL file, appended to by the daemon
  * and by `dlq replay` (one O_APPEND write each, so both can at once), never rewritten. One
- * replay at a time: `withReplayLock` takes the writer lock of `<dlq.path>.replay`, released by
- * the kernel if the replaying process dies.
+ * replay at a time: `withReplayLock` takes the writer lock of `<dlq.path>.replay` (refusing with
+ * `DeadLetterReplayBusyError` while another holds it), released by the kernel if the replaying
+ * process dies.
  *
  * `list()` reads the file again only when it changed (another inode, or another size: it only
  * grows), so the daemon can ask every few seconds for the replays another process recorded
@@ -32,7 +35,9 @@ export function openFileDeadLetters(path: string): DeadLetters {
     },
     markReplayed: (mark) => appendDeadLetterLines(path, [mark]),
     async withReplayLock(fn) {
-      const lock = await acquireWriterLock(`${path}.replay`, 'dlq.path')
+      const lock = await acquireWriterLock(`${path}.replay`, 'dlq.path').catch((error: unknown) => {
+        throw error instanceof StoreLockedError ? new DeadLetterReplayBusyError('', { cause: error }) : error
+      })
       try {
         return await fn()
       } finally {

@@ -13,7 +13,6 @@ import {
   openInvoiceKey,
   type DeadLetters,
   type PendingOutboxQuery,
-  type PendingOutboxState,
   type ProcessedTransfer,
   type Store,
   type StoreAvailability,
@@ -22,6 +21,7 @@ import {
   type StoreTx,
 } from '../store.ts'
 import { openFileDeadLetters } from './file-dead-letters.ts'
+import { selectPendingOutboxPage, type PendingOutboxPage } from './pending-outbox-page.ts'
 import { createStoreDirectory } from './store-directory.ts'
 import { acquireWriterLock, type WriterLock } from './writer-lock.ts'
 
@@ -78,6 +78,9 @@ export async function openLowdbStore(parameters: OpenLowdbStoreParameters): Prom
   }
 }
 
+/** A document no transaction ever wrote to: what a missing store reads as. */
+const neverWritten = (document: Document) => document.chain === null && Object.keys(document.invoices).length === 0 && document.journalSeq === 0 && Object.keys(document.outbox).length === 0
+
 /**
  * Reads the store without taking the writer lock, for `settleproof status` while the daemon
  * runs: the snapshot is only ever replaced whole and the journal only appended to.
@@ -85,14 +88,26 @@ export async function openLowdbStore(parameters: OpenLowdbStoreParameters): Prom
  */
 export async function readLowdbStoreSnapshot(path: string): Promise<{ chain: ChainState | null; counts: StoreCounts } | null> {
   const { document } = await loadDocument(resolve(path))
-  if (document.chain === null && Object.keys(document.invoices).length === 0 && document.journalSeq === 0 && Object.keys(document.outbox).length === 0) return null
+  if (neverWritten(document)) return null
   return { chain: document.chain, counts: countDocument(document, Date.now()) }
+}
+
+/**
+ * The pending outbox read without the writer lock, for `settleproof outbox list` while the
+ * daemon runs (the same files `readLowdbStoreSnapshot` reads, loaded once), or null when no
+ * store is there.
+ * @throws {StoreCorruptError}
+ */
+export async function readLowdbPendingOutbox(path: string): Promise<{ page(query: PendingOutboxQuery): PendingOutboxPage } | null> {
+  const { document } = await loadDocument(resolve(path))
+  if (neverWritten(document)) return null
+  const entries = Object.values(document.outbox)
+  return { page: (query) => selectPendingOutboxPage(entries, query) }
 }
 
 const openKey = (invoice: Invoice) => openInvoiceKey({ merchantId: invoice.merchantId, token: invoice.token, amount: invoice.amount })
 const byAge = (a: { createdAt: string; uuid?: string; webhookId?: string }, b: { createdAt: string; uuid?: string; webhookId?: string }) =>
   a.createdAt.localeCompare(b.createdAt) || (a.uuid ?? a.webhookId ?? '').localeCompare(b.uuid ?? b.webhookId ?? '')
-const PENDING_STATES: readonly PendingOutboxState[] = ['queued', 'in_flight', 'retrying']
 
 /** Changes staged by one transaction; applied to the document only when it returns. */
 type Overlay = {
@@ -256,18 +271,9 @@ class LowdbStore implements Store {
         return found
       }),
       listPendingOutbox: guarded((query: PendingOutboxQuery) => {
-        const states = new Set<string>(query.states ?? PENDING_STATES)
-        const { after, merchantId } = query
-        const matching: OutboxEntry[] = []
-        pending((entry) => {
-          if (!states.has(entry.state) || (merchantId !== undefined && entry.merchantId !== merchantId)) return
-          if (after !== undefined && byAge(entry, after) <= 0) return
-          matching.push(entry)
-        })
-        matching.sort(byAge)
-        const entries = matching.slice(0, Math.max(0, query.limit))
-        const last = entries.at(-1)
-        return { entries, next: matching.length > entries.length && last !== undefined ? { createdAt: last.createdAt, webhookId: last.webhookId } : null }
+        const entries: OutboxEntry[] = []
+        pending((entry) => void entries.push(entry))
+        return selectPendingOutboxPage(entries, query)
       }),
       isReplayRecorded: guarded((webhookId) => overlay?.replayed.has(webhookId) === true || data.replayed.includes(webhookId)),
       counts: guarded((nowMs) => countDocument(data, nowMs ?? Date.now())),

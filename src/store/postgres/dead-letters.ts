@@ -1,7 +1,7 @@
 import type pg from 'pg'
 import type { DeadLetter, DeadLetterView, ReplayMark } from '../../delivery/dead-letter.ts'
 import { appendDeadLetterLines } from '../dead-letter-file.ts'
-import { StoreUnavailableError } from '../errors.ts'
+import { DeadLetterReplayBusyError, StoreUnavailableError } from '../errors.ts'
 import type { DeadLetters } from '../store.ts'
 import { DLQ_REPLAY_LOCK } from './advisory-locks.ts'
 import { classifyPostgresError } from './classify-error.ts'
@@ -67,17 +67,18 @@ export class PostgresDeadLetters implements DeadLetters {
 
   /**
    * Runs `fn` holding a session advisory lock on a connection of its own: a second `dlq replay`
-   * anywhere on the cluster waits until the first is done. The lock goes with its connection,
+   * anywhere on the cluster is refused (`DeadLetterReplayBusyError`) until the first is done. The lock goes with its connection,
    * so a replay that dies (SIGKILL included) releases it at once.
    */
   async withReplayLock<T>(fn: () => Promise<T>): Promise<T> {
     const client = this.#lockClient()
     try {
       await client.connect()
-      await client.query('SET statement_timeout = 0') // waiting for another replay is not a stuck statement
-      await client.query('SELECT pg_advisory_lock($1, $2)', [...DLQ_REPLAY_LOCK])
+      const taken = await client.query<{ taken: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS taken', [...DLQ_REPLAY_LOCK])
+      if (taken.rows[0]?.taken !== true) throw new DeadLetterReplayBusyError('')
     } catch (error) {
       await client.end().catch(() => undefined)
+      if (error instanceof DeadLetterReplayBusyError) throw error
       const failure = classifyPostgresError(error)
       throw failure.kind === 'unavailable' ? new StoreUnavailableError(failure.reason, { cause: error }) : error
     }
