@@ -36,7 +36,7 @@ export function openFileDeadLetters(path: string): DeadLetters {
     markReplayed: (mark) => appendDeadLetterLines(path, [mark]),
     async withReplayLock(fn) {
       const lock = await acquireWriterLock(`${path}.replay`, 'dlq.path').catch((error: unknown) => {
-        throw error instanceof StoreLockedError ? new DeadLetterReplayBusyError('', { cause: error }) : error
+        throw error instanceof StoreLockedError ? new DeadLetterReplayBusyError(` on ${path} (dlq.path)`, { cause: error }) : error
       })
       try {
         return await fn()

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { appendDeadLetterLines } from '../../../src/store/dead-letter-file.ts'
-import { StoreLockedError } from '../../../src/store/lowdb/errors.ts'
+import { DeadLetterReplayBusyError } from '../../../src/store/errors.ts'
 import { openFileDeadLetters } from '../../../src/store/lowdb/file-dead-letters.ts'
 import { testDeadLetter as letter, testReplayMark as mark } from '../../support/dead-letter.ts'
 
@@ -50,8 +50,8 @@ describe('the file-backed dead letters (lowdb)', () => {
     const first = openFileDeadLetters(path)
     const second = openFileDeadLetters(path)
     const refused = await first.withReplayLock(() => second.withReplayLock(async () => 'ran').catch((error: unknown) => error))
-    expect(refused).toBeInstanceOf(StoreLockedError)
-    expect((refused as Error).message).toContain('dlq.path')
+    expect(refused).toBeInstanceOf(DeadLetterReplayBusyError)
+    expect((refused as Error).message).toContain(`another dlq replay is running on ${path} (dlq.path)`)
     await expect(first.withReplayLock(async () => Promise.reject(new Error('replay failed')))).rejects.toThrow('replay failed')
     expect(await second.withReplayLock(async () => 'ran')).toBe('ran')
   })
