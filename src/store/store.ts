@@ -47,9 +47,12 @@ export interface StoreReader {
   getInvoice(uuid: string): Promise<Invoice | undefined>
   /** For each key, its open invoices, oldest first (keys with none are absent). Keyed by `openInvoiceKey`. */
   openInvoices(keys: readonly OpenInvoiceKey[]): Promise<Map<string, Invoice[]>>
-  /** The entries with these webhook ids that exist (hot or final). */
+  /**
+   * The pending entries with these webhook ids, and any this transaction staged. A final entry
+   * (delivered, dead) has left the hot outbox: a backend need not keep it, so none is answered.
+   */
   getOutboxEntries(webhookIds: readonly string[]): Promise<Map<string, OutboxEntry>>
-  /** Pending entries whose `nextAttemptAt` has come, oldest first, leaving out the merchants in `skip`. */
+  /** Pending entries whose `nextAttemptAt` has come, in the order they were queued (oldest first), leaving out the merchants in `skip`. */
   dueOutboxEntries(nowMs: number, limit: number, skip?: ReadonlySet<string>): Promise<OutboxEntry[]>
   /** For each transfer identity, how many times it was already handled (a multiset: see settlement); absent = never. */
   processedTransfers(identities: readonly string[]): Promise<Map<string, readonly ProcessedTransfer[]>>

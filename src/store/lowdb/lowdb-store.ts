@@ -124,6 +124,18 @@ const isPromiseLike = <T>(value: Promise<T> | T): value is Promise<T> => typeof 
 
 const emptyOverlay = (): Overlay => ({ invoices: new Map(), opened: new Map(), outbox: new Map(), processed: new Map(), replayed: new Set() })
 
+/**
+ * The document as it will be once `overlay` commits, for a transaction's own `counts()`: the
+ * committed records are shared, not copied; only the maps the overlay changes are new.
+ */
+function withOverlay(data: Document, overlay: Overlay): Document {
+  const changes = overlayChanges(overlay, 0)
+  if (changes === null) return data
+  const view: Document = { ...data, invoices: { ...data.invoices }, outbox: { ...data.outbox }, processed: { ...data.processed }, replayed: [...data.replayed], totals: { ...data.totals } }
+  applyChanges(view, changes)
+  return view
+}
+
 /** What a transaction changed, as a journal record, or null when it changed nothing. */
 function overlayChanges(overlay: Overlay, seq: number): Changes | null {
   if (overlay.chain === undefined && overlay.invoices.size === 0 && overlay.outbox.size === 0 && overlay.processed.size === 0 && overlay.replayed.size === 0) return null
@@ -276,7 +288,7 @@ class LowdbStore implements Store {
         return selectPendingOutboxPage(entries, query)
       }),
       isReplayRecorded: guarded((webhookId) => overlay?.replayed.has(webhookId) === true || data.replayed.includes(webhookId)),
-      counts: guarded((nowMs) => countDocument(data, nowMs ?? Date.now())),
+      counts: guarded((nowMs) => countDocument(overlay === undefined ? data : withOverlay(data, overlay), nowMs ?? Date.now())),
     }
   }
 

@@ -50,7 +50,7 @@ export async function selectOpenInvoices(q: Queryable, keys: readonly OpenInvoic
 
 export async function selectOutboxEntries(q: Queryable, webhookIds: readonly string[]): Promise<Map<string, OutboxEntry>> {
   if (webhookIds.length === 0) return new Map()
-  const result = await q.query<{ body: OutboxEntry }>('SELECT body FROM outbox WHERE webhook_id = ANY($1::text[])', [webhookIds])
+  const result = await q.query<{ body: OutboxEntry }>(`SELECT body FROM outbox WHERE webhook_id = ANY($1::text[]) AND state IN ${PENDING_STATES_SQL}`, [webhookIds])
   return new Map(result.rows.map((row) => [row.body.webhookId, row.body]))
 }
 
