@@ -1,12 +1,6 @@
 import { parseArgs } from 'node:util'
 import { ConfigError } from '../config/errors.ts'
 import { SettleProofError } from '../errors.ts'
-import { checkConfig, checkConfigHelp } from './commands/check-config.ts'
-import { demo, demoHelp } from './commands/demo.ts'
-import { dlq, dlqHelp } from './commands/dlq.ts'
-import { outbox, outboxHelp } from './commands/outbox.ts'
-import { run, runHelp } from './commands/run.ts'
-import { status, statusHelp } from './commands/status.ts'
 import { EXIT, type ExitCode } from './exit-codes.ts'
 import { UsageError } from './usage-error.ts'
 
@@ -30,35 +24,66 @@ Options:
   -h, --help      help for a command: settleproof <command> --help
 `
 
+/** What a command's module gives once loaded: its help text, and the command itself. */
+type LoadedCommand = { help: string; run(values: Record<string, unknown>, positionals: string[]): Promise<ExitCode> | ExitCode }
+
 type Command = {
-  help: string
   options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>
   positionals?: number
-  run(values: Record<string, unknown>, positionals: string[]): Promise<ExitCode> | ExitCode
+  /**
+   * Loads the command's module only when it is asked for: `check-config`, `dlq` or `outbox list`
+   * start without loading the daemon (its HTTP server, database driver and chain client), which
+   * takes seconds on a busy machine.
+   */
+  load(): Promise<LoadedCommand>
 }
 
+const config = (v: Record<string, unknown>) => v.config as string | undefined
+
 const commands: Record<string, Command> = {
-  run: { help: runHelp, options: { config: { type: 'string' } }, run: (v) => run({ config: v.config as string | undefined }) },
-  'check-config': {
-    help: checkConfigHelp,
-    options: { config: { type: 'string' }, probe: { type: 'boolean' } },
-    run: (v) => checkConfig({ config: v.config as string | undefined, probe: v.probe === true }, process.stdout, process.stderr),
+  run: {
+    options: { config: { type: 'string' } },
+    load: async () => {
+      const { run, runHelp } = await import('./commands/run.ts')
+      return { help: runHelp, run: (v) => run({ config: config(v) }) }
+    },
   },
-  demo: { help: demoHelp, options: {}, run: () => demo() },
-  status: { help: statusHelp, options: { config: { type: 'string' }, json: { type: 'boolean' } }, run: (v) => status({ config: v.config as string | undefined, json: v.json === true }, process.stdout) },
+  'check-config': {
+    options: { config: { type: 'string' }, probe: { type: 'boolean' } },
+    load: async () => {
+      const { checkConfig, checkConfigHelp } = await import('./commands/check-config.ts')
+      return { help: checkConfigHelp, run: (v) => checkConfig({ config: config(v), probe: v.probe === true }, process.stdout, process.stderr) }
+    },
+  },
+  demo: {
+    options: {},
+    load: async () => {
+      const { demo, demoHelp } = await import('./commands/demo.ts')
+      return { help: demoHelp, run: () => demo() }
+    },
+  },
+  status: {
+    options: { config: { type: 'string' }, json: { type: 'boolean' } },
+    load: async () => {
+      const { status, statusHelp } = await import('./commands/status.ts')
+      return { help: statusHelp, run: (v) => status({ config: config(v), json: v.json === true }, process.stdout) }
+    },
+  },
   dlq: {
-    help: dlqHelp,
     positionals: 1,
     options: { config: { type: 'string' }, json: { type: 'boolean' }, id: { type: 'string', multiple: true }, all: { type: 'boolean' }, 'dry-run': { type: 'boolean' } },
-    run: (v, [sub]) =>
-      dlq(sub, { config: v.config as string | undefined, json: v.json === true, id: v.id as string[] | undefined, all: v.all === true, dryRun: v['dry-run'] === true }, process.stdout),
+    load: async () => {
+      const { dlq, dlqHelp } = await import('./commands/dlq.ts')
+      return { help: dlqHelp, run: (v, [sub]) => dlq(sub, { config: config(v), json: v.json === true, id: v.id as string[] | undefined, all: v.all === true, dryRun: v['dry-run'] === true }, process.stdout) }
+    },
   },
   outbox: {
-    help: outboxHelp,
     positionals: 1,
     options: { config: { type: 'string' }, json: { type: 'boolean' }, status: { type: 'string', multiple: true }, merchant: { type: 'string' } },
-    run: (v, [sub]) =>
-      outbox(sub, { config: v.config as string | undefined, json: v.json === true, status: v.status as string[] | undefined, merchant: v.merchant as string | undefined }, process.stdout),
+    load: async () => {
+      const { outbox, outboxHelp } = await import('./commands/outbox.ts')
+      return { help: outboxHelp, run: (v, [sub]) => outbox(sub, { config: config(v), json: v.json === true, status: v.status as string[] | undefined, merchant: v.merchant as string | undefined }, process.stdout) }
+    },
   },
 }
 
@@ -80,11 +105,12 @@ export async function main(argv: readonly string[]): Promise<ExitCode> {
       throw new UsageError((error as Error).message)
     }
     if (positionals.length > (command.positionals ?? 0)) throw new UsageError(`unexpected argument "${positionals.at(-1)}"`)
+    const loaded = await command.load()
     if (values.help) {
-      process.stdout.write(command.help)
+      process.stdout.write(loaded.help)
       return EXIT.ok
     }
-    return await command.run(values, positionals)
+    return await loaded.run(values, positionals)
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.describe()}\n`)

@@ -2,12 +2,14 @@ import type { ChainState } from '../chain/chain-state.ts'
 import type { Config, StorageConfig } from '../config/schema.ts'
 import type { Logger } from '../ops/logger.ts'
 import { StoreUnavailableError } from './errors.ts'
-import { openFileDeadLetters } from './lowdb/file-dead-letters.ts'
-import { openLowdbStore, readLowdbPendingOutbox, readLowdbStoreSnapshot } from './lowdb/lowdb-store.ts'
 import type { PendingOutboxPage } from './lowdb/pending-outbox-page.ts'
-import { openPostgresDeadLetters, openPostgresStore, readPostgresSnapshot } from './postgres/postgres-store.ts'
 import type { DeadLetters, PendingOutboxQuery, Store, StoreCounts } from './store.ts'
 import { silentLogger } from '../ops/logger.ts'
+
+/** Each backend's module, loaded only when configured: a lowdb install never loads the database driver. */
+const lowdb = () => import('./lowdb/lowdb-store.ts')
+const lowdbDeadLetters = () => import('./lowdb/file-dead-letters.ts')
+const postgres = () => import('./postgres/postgres-store.ts')
 
 /*
  * The only place that names a backend: everything outside `src/store/` opens the store, its
@@ -28,9 +30,9 @@ export async function openStore(config: Pick<Config, 'storage' | 'dlq'>, options
   const storage = config.storage
   switch (storage.driver) {
     case 'lowdb':
-      return await openLowdbStore({ path: storage.path, dlqPath: config.dlq.path })
+      return await (await lowdb()).openLowdbStore({ path: storage.path, dlqPath: config.dlq.path })
     case 'postgres':
-      return await openPostgresStore({ url: storage.url, poolSize: storage.pool_size, dlqPath: config.dlq.path, logger: options.logger })
+      return await (await postgres()).openPostgresStore({ url: storage.url, poolSize: storage.pool_size, dlqPath: config.dlq.path, logger: options.logger })
     default:
       return unknownDriver(storage)
   }
@@ -44,9 +46,9 @@ export async function openDeadLetters(config: Pick<Config, 'storage' | 'dlq'>): 
   const storage = config.storage
   switch (storage.driver) {
     case 'lowdb':
-      return openFileDeadLetters(config.dlq.path)
+      return (await lowdbDeadLetters()).openFileDeadLetters(config.dlq.path)
     case 'postgres':
-      return await openPostgresDeadLetters({ url: storage.url, dlqPath: config.dlq.path })
+      return await (await postgres()).openPostgresDeadLetters({ url: storage.url, dlqPath: config.dlq.path })
     default:
       return unknownDriver(storage)
   }
@@ -61,9 +63,9 @@ export async function readStoreSnapshot(config: Pick<Config, 'storage'>): Promis
   const storage = config.storage
   switch (storage.driver) {
     case 'lowdb':
-      return await readLowdbStoreSnapshot(storage.path)
+      return await (await lowdb()).readLowdbStoreSnapshot(storage.path)
     case 'postgres':
-      return await readPostgresSnapshot({ url: storage.url })
+      return await (await postgres()).readPostgresSnapshot({ url: storage.url })
     default:
       return unknownDriver(storage)
   }
@@ -81,10 +83,11 @@ export async function openPendingOutboxReader(config: Pick<Config, 'storage' | '
   const storage = config.storage
   switch (storage.driver) {
     case 'lowdb': {
-      const outbox = await readLowdbPendingOutbox(storage.path)
+      const outbox = await (await lowdb()).readLowdbPendingOutbox(storage.path)
       return outbox === null ? null : { page: async (query) => outbox.page(query), close: async () => undefined }
     }
     case 'postgres': {
+      const { openPostgresStore, readPostgresSnapshot } = await postgres()
       if ((await readPostgresSnapshot({ url: storage.url })) === null) return null
       const store = await openPostgresStore({ url: storage.url, poolSize: 1, dlqPath: config.dlq.path, logger: silentLogger() })
       return { page: (query) => store.read((reader) => reader.listPendingOutbox(query)), close: () => store.close() }
