@@ -1,7 +1,6 @@
 import { findExampleLeftovers, readExampleValues } from '../../config/example-leftovers.ts'
 import { formatConfigIssue } from '../../config/errors.ts'
 import { loadConfig } from '../../config/load.ts'
-import { probeEndpoints } from '../../ops/probe-endpoints.ts'
 import { EXIT, type ExitCode } from '../exit-codes.ts'
 
 export const checkConfigHelp = `Usage: settleproof check-config [--config FILE] [--probe]
@@ -23,6 +22,8 @@ export async function checkConfig(options: { config?: string | undefined; probe?
   out.write(`${path}: valid (chain ${config.chain.id}, ${config.providers.length} providers, quorum ${config.quorum}, ${config.merchants.length} merchant${config.merchants.length === 1 ? '' : 's'})\n`)
   for (const leftover of findExampleLeftovers(config, readExampleValues())) err.write(`warning: ${formatConfigIssue(leftover)}\n`)
   if (!options.probe) return EXIT.ok
+  // Loaded only for --probe: the RPC and HTTP clients take seconds to load on a busy machine.
+  const { probeEndpoints } = await import('../../ops/probe-endpoints.ts')
   const results = await probeEndpoints({ config })
   for (const result of results) out.write(`probe ${result.kind} ${result.name}: ${result.ok ? 'ok' : 'FAILED'}: ${result.detail}\n`)
   return results.every((result) => result.ok) ? EXIT.ok : EXIT.failure
