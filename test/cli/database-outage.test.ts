@@ -87,12 +87,9 @@ async function createInvoices(port: number, n: number): Promise<Paid[]> {
   return invoices
 }
 
-/** Pays the invoices one by one, a little apart, so payments keep coming while the database is gone. */
+/** Pays the invoices one by one (a block each). */
 async function pay(invoices: Paid[]): Promise<void> {
-  for (const invoice of invoices) {
-    invoice.tx = await world.chain.token.transfer(world.chain.payer, merchantAddress(world.chain, invoice.merchant), invoice.amount)
-    await new Promise((resolve) => setTimeout(resolve, 150))
-  }
+  for (const invoice of invoices) invoice.tx = await world.chain.token.transfer(world.chain.payer, merchantAddress(world.chain, invoice.merchant), invoice.amount)
 }
 
 /**
@@ -116,7 +113,8 @@ async function expectSettledOnceAndDelivered(port: number, invoices: Paid[], db:
   const ours = new Set(invoices.map((i) => i.uuid))
   const txs = new Set(invoices.map((i) => i.tx))
   // Nothing else about these payments reached a merchant (no payment.unmatched for them, no reverted).
-  expect(receiver.received.filter((r) => txs.has(String(r.payload.data.tx_hash)) && (r.payload.type !== 'invoice.settled' || !ours.has(String(r.payload.data.invoice_uuid))))).toEqual([])
+  // (`data?.`: on a busy shared machine a stray client may hit the receiver's port with other JSON.)
+  expect(receiver.received.filter((r) => txs.has(String(r.payload.data?.tx_hash)) && (r.payload.type !== 'invoice.settled' || !ours.has(String(r.payload.data?.invoice_uuid))))).toEqual([])
   const settled = await db.sql<{ n: string }>(`SELECT count(*) AS n FROM invoices WHERE status = 'settled'`)
   expect(Number(settled.rows[0]!.n)).toBe(invoices.length)
 }
@@ -133,43 +131,56 @@ async function checkpointOf(db: TestDatabase): Promise<number> {
   return Number(result.rows[0]?.checkpoint ?? 0)
 }
 
-it('every connection terminated while the database refuses new ones, as payments come in and webhooks go out: /readyz 503 with the reason and the API 503 store_unavailable meanwhile, ready again by itself, never an exit; every invoice settled once and delivered', async () => {
+it('every connection terminated while the database refuses new ones, as payments come in and a webhook is in flight: /readyz 503 with the reason and the API 503 store_unavailable meanwhile, ready again by itself, never an exit; every invoice settled once, every event delivered under one webhook-id (the one whose outcome could not be recorded, again)', async () => {
+  const { receiver } = world
   const { db, configPath } = await configure()
   const daemon = run(configPath)
   const port = await waitForBoundPort(daemon, 90_000)
   const invoices = await createInvoices(port, 10)
-  const paying = pay(invoices)
-  // The database goes once payments are being settled and delivered.
-  await eventually(() => world.receiver.delivered().some((r) => invoices.some((i) => i.uuid === r.payload.data.invoice_uuid)), 60_000, 'a first delivery')
-  const checkpointBefore = await checkpointOf(db)
-
-  await db.refuseConnections(true)
+  // acme's endpoint holds its request until the test answers: an attempt is in flight when the database goes.
+  receiver.setBehaviour('/acme', { kind: 'held', status: 200 })
   try {
-    expect(await db.terminateSessions()).toBeGreaterThan(0)
-    const down = await readyzBecomes(port, 503)
-    expect(down.reasons.join(' ')).toMatch(/\((57P01|55000|57P03|ECONNREFUSED|ECONNRESET)\)|connection/)
-    // The invoice API says so, in its own error shape, never a 500.
-    const created = await apiClient(port, apiKeyOf('acme')).post('invoices', { json: { uuid: randomUUID(), token: world.chain.token.address, amount: '1' } })
-    expect(created.statusCode).toBe(503)
-    expect(created.body).toMatchObject({ error: { code: 'store_unavailable', message: expect.stringContaining('store unavailable'), path: null } })
-    const read = await apiClient(port, apiKeyOf(invoices[0]!.merchant)).get(`invoices/${invoices[0]!.uuid}`)
-    expect(read.statusCode).toBe(503)
-    expect(read.body).toMatchObject({ error: { code: 'store_unavailable' } })
-    // The loops meet the outage and wait with backoff (the reader and the outbox say so).
-    await waitForOutput(daemon, /the store is unavailable/, 60_000)
-    expect(daemon.output.code).toBeNull()
-  } finally {
-    await db.refuseConnections(false)
-  }
+    await pay(invoices.slice(0, 2))
+    await eventually(() => receiver.received.some((r) => r.payload.data.invoice_uuid === invoices[0]!.uuid), 60_000, 'the first webhook in flight')
+    const checkpointBefore = await checkpointOf(db)
 
-  await readyzBecomes(port, 200)
-  await paying
-  await expectSettledOnceAndDelivered(port, invoices, db)
-  expect(await checkpointOf(db)).toBeGreaterThanOrEqual(checkpointBefore) // nothing committed lost
-  expect(daemon.output.code).toBeNull()
-  expectNoSecret(daemon.output, db)
-  daemon.kill('SIGTERM')
-  expect((await daemon.exited).code).toBe(0)
+    await db.refuseConnections(true)
+    try {
+      expect(await db.terminateSessions()).toBeGreaterThan(0)
+      const down = await readyzBecomes(port, 503)
+      expect(down.reasons.join(' ')).toMatch(/\((57P01|55000)\)|connection/)
+      // The invoice API says so, in its own error shape, never a 500.
+      const created = await apiClient(port, apiKeyOf('acme')).post('invoices', { json: { uuid: randomUUID(), token: world.chain.token.address, amount: '1' } })
+      expect(created.statusCode).toBe(503)
+      expect(created.body).toMatchObject({ error: { code: 'store_unavailable', message: expect.stringContaining('store unavailable'), path: null } })
+      const read = await apiClient(port, apiKeyOf(invoices[0]!.merchant)).get(`invoices/${invoices[0]!.uuid}`)
+      expect(read.statusCode).toBe(503)
+      expect(read.body).toMatchObject({ error: { code: 'store_unavailable' } })
+      // The merchant answers the attempt in flight: its outcome cannot be recorded.
+      expect(receiver.release()).toBe(1)
+      await waitForOutput(daemon, /the outcome of this attempt was not recorded/, 60_000)
+      // Payments keep coming while the database is gone: the reader meets the outage and waits.
+      await pay(invoices.slice(2))
+      await waitForOutput(daemon, /the range is read again once it is back/, 60_000)
+      expect(daemon.output.code).toBeNull()
+    } finally {
+      receiver.setBehaviour('/acme', { kind: 'ok', delayMs: 30 })
+      await db.refuseConnections(false)
+    }
+
+    await readyzBecomes(port, 200)
+    await expectSettledOnceAndDelivered(port, invoices, db)
+    // The attempt whose outcome was lost was sent again, under the same webhook-id: at least once.
+    expect(receiver.received.filter((r) => r.payload.data.invoice_uuid === invoices[0]!.uuid).length).toBeGreaterThanOrEqual(2)
+    expect(await checkpointOf(db)).toBeGreaterThanOrEqual(checkpointBefore) // nothing committed lost
+    expect(daemon.output.code).toBeNull()
+    expectNoSecret(daemon.output, db)
+    daemon.kill('SIGTERM')
+    expect((await daemon.exited).code).toBe(0)
+  } finally {
+    receiver.setBehaviour('/acme', { kind: 'ok', delayMs: 30 })
+    receiver.release()
+  }
 }, 300_000)
 
 it('the cluster stopped (pg_ctl -m fast) and started again while payments come in: /readyz 503 with the reason, ready again by itself, never an exit; every invoice settled once and delivered', async () => {
@@ -177,22 +188,22 @@ it('the cluster stopped (pg_ctl -m fast) and started again while payments come i
   const daemon = run(configPath)
   const port = await waitForBoundPort(daemon, 90_000)
   const invoices = await createInvoices(port, 10)
-  const paying = pay(invoices)
-  await eventually(() => world.receiver.delivered().some((r) => invoices.some((i) => i.uuid === r.payload.data.invoice_uuid)), 60_000, 'a first delivery')
+  await pay(invoices.slice(0, 2))
+  await eventually(() => world.receiver.delivered().some((r) => r.payload.data.invoice_uuid === invoices[0]!.uuid), 60_000, 'a first delivery')
   const checkpointBefore = await checkpointOf(db)
 
   await cluster.stop('fast')
   try {
     const down = await readyzBecomes(port, 503)
     expect(down.reasons.join(' ')).toMatch(/\((57P01|57P03|ECONNREFUSED|ECONNRESET)\)|connection/)
-    await waitForOutput(daemon, /the store is unavailable/, 60_000)
+    await pay(invoices.slice(2))
+    await waitForOutput(daemon, /the range is read again once it is back/, 60_000)
     expect(daemon.output.code).toBeNull()
   } finally {
     await cluster.start()
   }
 
   await readyzBecomes(port, 200)
-  await paying
   await expectSettledOnceAndDelivered(port, invoices, db)
   expect(await checkpointOf(db)).toBeGreaterThanOrEqual(checkpointBefore)
   expect(daemon.output.code).toBeNull()
