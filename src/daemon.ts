@@ -9,10 +9,12 @@ import { createMetrics } from './ops/metrics.ts'
 import { operatorConsole } from './ops/operator-console.ts'
 import { opsRoutes } from './ops/ops-routes.ts'
 import { startHttpServer, type HttpServer } from './ops/http-server.ts'
+import { startWaitingServer, type WaitingServer } from './ops/waiting-server.ts'
 import type { Logger } from './ops/logger.ts'
 import { invoiceRoutes } from './settlement/invoice-routes.ts'
 import { createSettlementHandler, type SettlementHandler } from './settlement/settlement-handler.ts'
 import { openStore } from './store/open-store.ts'
+import { isStoreOutage, retryWhileUnavailable } from './store/outage-backoff.ts'
 import type { Store } from './store/store.ts'
 
 /** A running daemon: store, providers, reader, settlement, outbox and HTTP server, wired from one configuration. */
@@ -36,6 +38,8 @@ export type StartDaemonParameters = {
   logger: Logger
   /** The jitter source of webhook backoff (tests pin it to see the schedule); Math.random by default. */
   random?: () => number
+  /** Ends the wait for a store that cannot be reached at start-up (SIGTERM then): `startDaemon` rejects with the last `StoreUnavailableError`. */
+  signal?: AbortSignal
 }
 
 /** How often the dead letters are checked for replays made by `settleproof dlq replay`. */
@@ -65,14 +69,51 @@ function logReaderProgress(reader: ChainReader, providers: readonly RpcProvider[
 }
 
 /**
- * Opens the store `storage.driver` names (lowdb: taking its writer lock), then starts the
- * reader, the outbox and the HTTP server.
- * @throws {StoreChainMismatchError | StoreUnavailableError | ServerListenError} or what the backend refuses at open (lowdb: `StoreLockedError`, `StoreLocationError`, `StoreCorruptError`).
+ * Opens the store. A database that cannot be reached yet is not fatal (SPEC §9): the open is
+ * tried again with the store's backoff, each wait logged with the reason (never the URL), and
+ * a waiting server holds `server.port` meanwhile (`/readyz` 503 with the reason, `/healthz`
+ * 200). Anything else the backend refuses at open fails at once, as before.
+ * @returns the store, and the waiting server if one was started (the caller closes it and takes its port).
+ */
+async function openStoreWhenReachable(config: Config, logger: Logger, signal: AbortSignal | undefined): Promise<{ store: Store; waiting: WaitingServer | null }> {
+  const log = logger.child({ component: 'store' })
+  let waiting: WaitingServer | null = null
+  try {
+    const store = await retryWhileUnavailable(
+      async () => {
+        try {
+          return await openStore(config, { logger })
+        } catch (error) {
+          if (isStoreOutage(error)) {
+            if (waiting === null) waiting = await startWaitingServer({ host: config.server.host, port: config.server.port, logger, outage: error })
+            else waiting.unavailable(error)
+          }
+          throw error
+        }
+      },
+      { signal, onRetry: (error, delayMs) => log.warn({ reason: error.message, retry_in_ms: delayMs, port: waiting?.port }, 'the store cannot be reached at start-up: waiting for it (/readyz answers 503 meanwhile)') },
+    )
+    if (waiting !== null) log.info('the store is reachable: starting')
+    return { store, waiting }
+  } catch (error) {
+    await (waiting as WaitingServer | null)?.close()
+    throw error
+  }
+}
+
+/**
+ * Opens the store `storage.driver` names (lowdb: taking its writer lock; PostgreSQL: waiting
+ * for the database while it cannot be reached), then starts the reader, the outbox and the
+ * HTTP server.
+ * @throws {StoreChainMismatchError | ServerListenError} or what the backend refuses at open (lowdb: `StoreLockedError`, `StoreLocationError`, `StoreCorruptError`).
+ * @throws {StoreUnavailableError} only once `signal` ended the wait for the database.
  */
 export async function startDaemon(parameters: StartDaemonParameters): Promise<Daemon> {
   const { config, logger } = parameters
-  const store = await openStore(config, { logger })
-  const cleanup: (() => Promise<void>)[] = [() => store.close()]
+  const opened = await openStoreWhenReachable(config, logger, parameters.signal)
+  const store = opened.store
+  let waiting = opened.waiting
+  const cleanup: (() => Promise<void>)[] = [() => store.close(), async () => await waiting?.close()]
   try {
     const providers = config.providers.map((provider) => createRpcProvider({ provider, chainId: config.chain.id, breaker: config.breaker, rpc: config.rpc }))
     for (const provider of providers) {
@@ -106,9 +147,13 @@ export async function startDaemon(parameters: StartDaemonParameters): Promise<Da
       logger.info({ component: 'outbox', webhook_id: replay.webhookId, invoice_uuid: replay.invoiceUuid, merchant: replay.merchantId, type: replay.type, replayed_at: replay.replayedAt }, 'replayed dead letter recorded as delivered'),
     )
     const metrics = createMetrics({ config, providers, reader, settlement, outbox, store, dlqReconciler })
+    // The waiting server hands its port over (the one it was given, or the one the system picked for port 0).
+    const port = waiting?.port ?? config.server.port
+    await waiting?.close()
+    waiting = null
     const server = await startHttpServer({
       host: config.server.host,
-      port: config.server.port,
+      port,
       logger,
       routes: [...invoiceRoutes({ config, store, logger }), ...opsRoutes({ config, reader, store, outbox, metrics, startedAt: Date.now() })],
       plugins: operatorConsole({ config, reader, store, outbox, metrics }),
@@ -123,14 +168,21 @@ export async function startDaemon(parameters: StartDaemonParameters): Promise<Da
     const readerDone = reader.start()
     const outboxDone = outbox.start()
     let compacting: Promise<void> = Promise.resolve()
+    // Both run again on their next tick: a store out of reach only delays them (the reader and the outbox log the outage).
     const compactTimer = setInterval(() => {
-      compacting = compacting.then(compact).catch((error: unknown) => logger.error({ component: 'store', err: error }, 'compaction failed'))
+      compacting = compacting.then(compact).catch((error: unknown) => {
+        if (isStoreOutage(error)) logger.debug({ component: 'store', reason: error.message }, 'compaction waits for the store')
+        else logger.error({ component: 'store', err: error }, 'compaction failed')
+      })
     }, COMPACT_EVERY_MS)
     const reconcileTimer = setInterval(() => {
       compacting = compacting
         .then(() => dlqReconciler.reconcile())
         .then(() => undefined)
-        .catch((error: unknown) => logger.error({ component: 'outbox', err: error }, 'reading the DLQ file failed'))
+        .catch((error: unknown) => {
+          if (isStoreOutage(error)) logger.debug({ component: 'outbox', reason: error.message }, 'recording dlq replays waits for the store')
+          else logger.error({ component: 'outbox', err: error }, 'reading the DLQ file failed')
+        })
     }, DLQ_RECONCILE_EVERY_MS)
     logger.info(
       { component: 'daemon', chain_id: config.chain.id, providers: providers.map((p) => p.name), quorum: config.quorum, checkpoint: reader.status().checkpoint, port: server.port },

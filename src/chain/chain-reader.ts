@@ -3,6 +3,7 @@ import { EventEmitter, type Event } from 'cockatiel'
 import type { Config } from '../config/schema.ts'
 import type { Logger } from '../ops/logger.ts'
 import { StoreChainMismatchError } from '../store/errors.ts'
+import { isStoreOutage, OutageBackoff } from '../store/outage-backoff.ts'
 import type { Store, StoreTx } from '../store/store.ts'
 import { initialChainState, type BlockRef, type ChainState } from './chain-state.ts'
 import { ProviderError } from './errors.ts'
@@ -41,6 +42,8 @@ export type RoundOutcome =
   | { kind: 'idle'; checkpoint: number; safeHead: number }
   | { kind: 'no_quorum'; stage: 'head' | 'range' | 'reorg'; reason: string }
   | { kind: 'reorg'; forkBlock: number; previousCheckpoint: number }
+  /** The store could not be reached: nothing was committed that the reader knows of; the range is read again once it is back. */
+  | { kind: 'store_unavailable'; reason: string }
 
 /** A provider whose answer for a range differed from the quorum's, or who was refused. */
 export type Disagreement = { provider: string; fromBlock: number; toBlock: number; reason: 'different_answer' | 'refused' }
@@ -87,7 +90,10 @@ export type CreateChainReaderParameters = {
  * the range accepted only if `quorum` providers agree on all of it.
  *
  * It reads its position from the store once, here, and from then on keeps the state it last
- * committed (it is the only writer of the chain state), so `status()` never touches the store.
+ * committed (it is the only writer of the chain state), so `status()` never touches the store;
+ * only after the store went away mid-round does it read its position again. A store out of
+ * reach is never fatal here: the round ends `store_unavailable` and the loop tries again with
+ * the store's backoff (`OutageBackoff`).
  * @throws {StoreChainMismatchError} the store was written for another chain.
  */
 export async function createChainReader(parameters: CreateChainReaderParameters): Promise<ChainReader> {
@@ -118,10 +124,21 @@ export async function createChainReader(parameters: CreateChainReaderParameters)
   let loop: Promise<void> | null = null
   let inRound: Promise<RoundOutcome> | null = null
 
-  const stored = await store.read((reader) => reader.getChainState())
-  if (stored !== null && stored.chainId !== config.chain.id) throw new StoreChainMismatchError(store.location, stored.chainId, config.chain.id)
+  /** The position as the store holds it. */
+  async function loadState(): Promise<ChainState> {
+    const stored = await store.read((reader) => reader.getChainState())
+    if (stored !== null && stored.chainId !== config.chain.id) throw new StoreChainMismatchError(store.location, stored.chainId, config.chain.id)
+    return stored ?? initialChainState(config.chain.id, config.chain.start_block)
+  }
   /** The chain state as last loaded or committed: what the next round starts from. */
-  let state: ChainState = stored ?? initialChainState(config.chain.id, config.chain.start_block)
+  let state: ChainState = await loadState()
+  /**
+   * Set when the store went away during a round: a transaction whose commit was cut may have
+   * committed or not, so `state` may be behind the store. The next round loads the position
+   * again before reading, and reads from whatever the store holds (SPEC §9: what was not
+   * committed is read again, what was is not handed on twice).
+   */
+  let stale = false
 
   /**
    * Asks a provider its chain id and its head at once: the chain id is confirmed with every
@@ -375,6 +392,10 @@ export async function createChainReader(parameters: CreateChainReaderParameters)
   }
 
   async function round(): Promise<RoundOutcome> {
+    if (stale) {
+      state = await loadState()
+      stale = false
+    }
     const { decision, counted, heads } = await observeHeads()
     if (decision.kind !== 'decided') return { kind: 'no_quorum', stage: 'head', reason: `${counted} of ${providers.length} providers answered and are not refused, ${quorum} needed` }
     const agreedHead = decision.head
@@ -427,7 +448,12 @@ export async function createChainReader(parameters: CreateChainReaderParameters)
   async function runRound(): Promise<RoundOutcome> {
     // Rounds never overlap: a caller arriving mid-round waits for that round and runs its own.
     while (inRound) await inRound.catch(() => undefined)
-    inRound = round()
+    // A store out of reach ends the round, not the reader: the loop waits and tries again.
+    inRound = round().catch((error: unknown): RoundOutcome => {
+      if (!isStoreOutage(error)) throw error
+      stale = true
+      return { kind: 'store_unavailable', reason: error.message }
+    })
     try {
       const outcome = await inRound
       lastRoundAt = Date.now()
@@ -438,19 +464,32 @@ export async function createChainReader(parameters: CreateChainReaderParameters)
     }
   }
 
+  /** Waits `ms`, or until `stop()`. */
+  async function pause(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms)
+      wake = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+    wake = null
+  }
+
   async function run(): Promise<void> {
+    const outage = new OutageBackoff()
     while (running) {
       const outcome = await runRound()
+      if (outcome.kind === 'store_unavailable') {
+        const retryInMs = outage.next()
+        logger.warn({ reason: outcome.reason, retry_in_ms: retryInMs }, 'the store is unavailable: the range is read again once it is back')
+        if (running) await pause(retryInMs)
+        continue
+      }
+      outage.reset()
       const again = (outcome.kind === 'advanced' && !outcome.caughtUp) || outcome.kind === 'reorg'
       if (again || !running) continue
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, config.chain.poll_interval_ms)
-        wake = () => {
-          clearTimeout(timer)
-          resolve()
-        }
-      })
-      wake = null
+      await pause(config.chain.poll_interval_ms)
     }
   }
 

@@ -3,7 +3,7 @@ import pLimit from 'p-limit'
 import type { Config, MerchantConfig } from '../config/schema.ts'
 import type { Logger } from '../ops/logger.ts'
 import type { Invoice } from '../settlement/invoice.ts'
-import { StoreUnavailableError } from '../store/errors.ts'
+import { isStoreOutage, OutageBackoff } from '../store/outage-backoff.ts'
 import type { Store, StoreTx } from '../store/store.ts'
 import { deadLetterFromEntry } from './dead-letter.ts'
 import { decideDelivery, type AttemptResult } from './delivery-decision.ts'
@@ -250,14 +250,22 @@ export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): Ou
         for (const entry of inFlight) tx.putOutboxEntry(entry)
         await Promise.all(inFlight.map((entry) => invoiceDelivery(tx, entry, startedAt.toISOString())))
       })
+      marked.catch(() => undefined) // each attempt awaits it and handles its failure; never an unhandled rejection meanwhile
       return inFlight.map((entry, i) => {
+        let sent = false
         const task = limit(async () => {
           await marked
+          sent = true
           await attempt(chosen[i]!, entry, startedAt)
         })
           .catch((error: unknown) => {
-            // A store failure is fatal for the daemon; the store itself reports it on the next transaction.
-            logger.error({ merchant: entry.merchantId, webhook_id: entry.webhookId, err: error }, 'delivery bookkeeping failed')
+            const fields = { merchant: entry.merchantId, webhook_id: entry.webhookId, invoice_uuid: entry.invoiceUuid, attempt: entry.attempts }
+            // The store out of reach: the entry stays as the store last recorded it (waiting, or
+            // in flight), so it is due again and sent, with the same webhook-id, once the store is
+            // back: at least once, never lost (SPEC §9).
+            if (isStoreOutage(error)) logger.warn({ ...fields, reason: error.message }, sent ? 'the store is unavailable: the outcome of this attempt was not recorded, the event is sent again once it is back' : 'the store is unavailable: the attempt was not started, it is sent once the store is back')
+            // Any other store failure is fatal for the daemon; the store itself reports it (`failed`).
+            else logger.error({ ...fields, err: error }, 'delivery bookkeeping failed')
           })
           .finally(() => {
             sending.delete(entry.webhookId)
@@ -276,15 +284,22 @@ export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): Ou
   }
 
   async function run() {
+    const outage = new OutageBackoff()
     while (running) {
       refill ||= queue.length === 0
-      await pass().catch((error: unknown) => {
-        // A database out of reach is waited out (SPEC §9); any other failure of the store ends the loop, as it ends the daemon.
-        if (!(error instanceof StoreUnavailableError)) throw error
-        logger.warn({ err: error }, 'the store is unavailable: delivery waits for it')
-      })
+      let pauseMs = IDLE_POLL_MS
+      try {
+        await pass()
+        outage.reset()
+      } catch (error) {
+        // A database out of reach is waited out with the store's backoff (SPEC §9); any other failure of the store ends the loop, as it ends the daemon.
+        if (!isStoreOutage(error)) throw error
+        pauseMs = outage.next()
+        refill = true
+        logger.warn({ reason: error.message, retry_in_ms: pauseMs }, 'the store is unavailable: delivery waits for it')
+      }
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, IDLE_POLL_MS)
+        const timer = setTimeout(resolve, pauseMs)
         wake = () => {
           clearTimeout(timer)
           resolve()

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { SettleProofError } from '../errors.ts'
+import { isStoreOutage } from '../store/outage-backoff.ts'
 import type { Logger } from './logger.ts'
 
 /** An error answered to the client as `{ "error": { "code", "message", "path" } }`. */
@@ -78,12 +79,16 @@ export type StartHttpServerParameters = { host: string; port: number; routes: re
 
 const MAX_BODY_BYTES = 64 * 1024
 
+/** `Retry-After` of a 503 while the store is unavailable: about the store's own retry delay. */
+const STORE_RETRY_AFTER_S = 2
+
 /** Node's own bound on a request's head (16 KiB): a path segment is never cut shorter than that. */
 const MAX_PARAM_LENGTH = 16 * 1024
 
 /**
  * The daemon's HTTP server, on fastify. Every answer is JSON (or the text a handler sets),
- * every failure an `ApiError` body; a handler bug is a 500 with no detail, logged, and never
+ * every failure an `ApiError` body; the store out of reach is a 503 `store_unavailable` (with
+ * the store's reason, never a URL); a handler bug is a 500 with no detail, logged, and never
  * takes the process down. A path that exists answers 405 to other methods (HEAD included),
  * any other path 404. Bodies are read only when a handler asks (`text()`), after it has
  * authenticated the caller, so an unauthenticated client never gets 64 KiB buffered.
@@ -128,6 +133,8 @@ export async function startHttpServer(parameters: StartHttpServerParameters): Pr
 
   function sendError(reply: FastifyReply, error: unknown, request: FastifyRequest): FastifyReply {
     if (error instanceof ApiError) return send(reply, { status: error.status, body: { error: { code: error.code, message: error.message, path: error.path } }, ...(error.headers ? { headers: error.headers } : {}) })
+    // The database out of reach (SPEC §9) is no bug: every route says so the same way, and the client tries again.
+    if (isStoreOutage(error)) return send(reply, { status: 503, body: { error: { code: 'store_unavailable', message: error.message, path: null } }, headers: { 'retry-after': String(STORE_RETRY_AFTER_S) } })
     // The framework's own refusals (a malformed URL or Content-Type): the client's fault, said in the same shape.
     const status = (error as FastifyError).statusCode
     if (typeof status === 'number' && status >= 400 && status < 500) {

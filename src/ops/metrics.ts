@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.ts'
 import type { DlqReconciler } from '../delivery/dlq-reconcile.ts'
 import type { OutboxWorker } from '../delivery/outbox-worker.ts'
 import type { SettlementHandler } from '../settlement/settlement-handler.ts'
+import { isStoreOutage } from '../store/outage-backoff.ts'
 import type { Store } from '../store/store.ts'
 
 /** SPEC §8's gauge encoding of a breaker. */
@@ -72,7 +73,13 @@ export function createMetrics(sources: MetricsSources): Registry {
     labelNames: ['merchant'],
     registers: [register],
     async collect() {
-      const depth = (await store.read((r) => r.counts())).queueDepth
+      // While the store is out of reach the last depths stay: a scrape still answers (breakers, rounds), as the outage goes on.
+      const counts = await store.read((r) => r.counts()).catch((error: unknown) => {
+        if (isStoreOutage(error)) return null
+        throw error
+      })
+      if (counts === null) return
+      const depth = counts.queueDepth
       for (const merchant of merchants) this.set({ merchant }, depth[merchant] ?? 0)
     },
   })

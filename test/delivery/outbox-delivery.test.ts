@@ -8,7 +8,13 @@ import type { DeliveryAttempt } from '../../src/delivery/outbox-worker.ts'
 import { runCli } from '../support/cli.ts'
 import { daemonDocument, eventually, merchantAddress, startTestDaemon, writeDaemonConfig, startMerchantWorld, type MerchantWorld } from '../support/daemon-harness.ts'
 import type { ChainFixture } from '../support/reader-harness.ts'
+import { BACKENDS, testStorage, type Backend } from '../support/storage.ts'
 import type { ReceiverBehaviour, WebhookReceiver } from '../support/webhook-receiver.ts'
+
+// Everything is real: anvil and a deployed ERC-20, three HTTP providers, the daemon and its HTTP
+// server, the merchants' webhook receiver failing in real ways (500, a hang, connection resets,
+// 410), the CLI (`status`, `dlq replay`, `dlq list`) as child processes, the DLQ file, and the
+// store: a lowdb file, or a database in the run's real PostgreSQL cluster.
 
 let world: MerchantWorld
 let chain: ChainFixture
@@ -33,12 +39,12 @@ async function statusJson(configPath: string): Promise<unknown> {
   }
 }
 
-/** A daemon with its own store and DLQ; a config file for the CLI beside them. */
-async function daemonFor(overrides: Record<string, unknown> = {}, random?: () => number) {
+/** A daemon with its own store (on `backend`) and DLQ; a config file for the CLI beside them. */
+async function daemonFor(backend: Backend, overrides: Record<string, unknown> = {}, random?: () => number) {
   const dir = join(chain.dir, `daemon-${++round}`)
   // Each daemon starts after the blocks earlier tests filled, so it sees only its own payments.
   const head = Number(await chain.anvil.client.getBlockNumber())
-  const document = daemonDocument(chain, receiver, dir, { chain: { id: chain.anvil.chainId, confirmations: 1, start_block: head + 1, poll_interval_ms: 50 }, ...overrides })
+  const document = daemonDocument(chain, receiver, dir, { chain: { id: chain.anvil.chainId, confirmations: 1, start_block: head + 1, poll_interval_ms: 50 }, ...overrides }, await testStorage(backend, dir))
   const d = await startTestDaemon(document, random ? { random } : {})
   const configPath = join(chain.dir, `daemon-${round}.yaml`)
   await writeDaemonConfig(configPath, document)
@@ -52,19 +58,34 @@ async function invoiceAndPay(d: Awaited<ReturnType<typeof daemonFor>>, merchant:
   return uuid
 }
 
+/**
+ * Each way a merchant fails, on lowdb; on PostgreSQL the first one only: it runs the store's
+ * whole part (attempts recorded, the dead letter in the database and the local file, `status`,
+ * `dlq replay` and `dlq list` from other processes, the replay recorded by the daemon). The
+ * other two differ only in how the merchant fails, which the store never sees; one is enough
+ * there, and keeps the suite's time in check.
+ */
+const FAILURE_CASES = BACKENDS.flatMap((backend) =>
+  (
+    [
+      ['answers 500', { kind: 'status', status: 500 }, 'HTTP 500'],
+      ['times out', { kind: 'hang' }, 'timed out'],
+      ['resets connections', { kind: 'reset' }, 'connection failed'],
+    ] as [string, ReceiverBehaviour, string][]
+  )
+    .filter((_, i) => backend === 'lowdb' || i === 0)
+    .map(([label, failure, errorText]) => [backend, label, failure, errorText] as const),
+)
+
 describe('webhook delivery when a merchant endpoint fails', () => {
-  for (const [label, failure, errorText] of [
-    ['answers 500', { kind: 'status', status: 500 }, 'HTTP 500'],
-    ['times out', { kind: 'hang' }, 'timed out'],
-    ['resets connections', { kind: 'reset' }, 'connection failed'],
-  ] as [string, ReceiverBehaviour, string][]) {
-    it(`${label}: retries with growing delays, dead-letters, and after recovery dlq replay --all delivers it with the same webhook-id; the other merchant is unaffected`, { timeout: 240_000 }, async () => {
+  for (const [backend, label, failure, errorText] of FAILURE_CASES) {
+    it(`${label} (${backend}): retries with growing delays, dead-letters, and after recovery dlq replay --all delivers it with the same webhook-id; the other merchant is unaffected`, { timeout: 240_000 }, async () => {
       receiver.setBehaviour('/acme', failure)
       receiver.setBehaviour('/globex', { kind: 'ok' })
       // Jitter pinned to its ceiling so the schedule is visible: 49, 99, 199 ms between 4 attempts.
       // A merchant's answer (and a replay's) may take long on a loaded machine: only the hang
       // case needs a short timeout, and even it is far above a healthy answer's time.
-      const d = await daemonFor({ webhooks: { max_attempts: 4, initial_delay_ms: 50, max_delay_ms: 400, timeout_ms: failure.kind === 'hang' ? 2_000 : 10_000, concurrency: 8, drain_timeout_ms: 2_000 } }, () => 0.999)
+      const d = await daemonFor(backend, { webhooks: { max_attempts: 4, initial_delay_ms: 50, max_delay_ms: 400, timeout_ms: failure.kind === 'hang' ? 2_000 : 10_000, concurrency: 8, drain_timeout_ms: 2_000 } }, () => 0.999)
       const recorded: DeliveryAttempt[] = []
       d.daemon.outbox.onAttempt((a) => recorded.push(a))
       try {
@@ -144,9 +165,10 @@ describe('webhook delivery when a merchant endpoint fails', () => {
     })
   }
 
+  // The two below are the outbox's own decisions, whatever store records them: lowdb only.
   it('410 Gone dead-letters at once, without retrying', async () => {
     receiver.setBehaviour('/acme', { kind: 'status', status: 410 })
-    const d = await daemonFor({ webhooks: { max_attempts: 4, initial_delay_ms: 50, max_delay_ms: 400, timeout_ms: 10_000, concurrency: 8, drain_timeout_ms: 2_000 } })
+    const d = await daemonFor('lowdb', { webhooks: { max_attempts: 4, initial_delay_ms: 50, max_delay_ms: 400, timeout_ms: 10_000, concurrency: 8, drain_timeout_ms: 2_000 } })
     try {
       const uuid = await invoiceAndPay(d, 'acme', 6_000_000n)
       await eventually(async () => foldDeadLetters(await readDeadLetterLines(d.dlqPath)).length === 1, 30_000, 'a dead letter')
@@ -163,7 +185,7 @@ describe('webhook delivery when a merchant endpoint fails', () => {
     receiver.setBehaviour('/globex', { kind: 'ok' })
     const openMs = 800
     const threshold = 5
-    const d = await daemonFor({ breaker: { failure_threshold: threshold, success_threshold: 2, open_ms: openMs }, webhooks: { max_attempts: 50, initial_delay_ms: 10, max_delay_ms: 20, timeout_ms: 10_000, concurrency: 8 } })
+    const d = await daemonFor('lowdb', { breaker: { failure_threshold: threshold, success_threshold: 2, open_ms: openMs }, webhooks: { max_attempts: 50, initial_delay_ms: 10, max_delay_ms: 20, timeout_ms: 10_000, concurrency: 8 } })
     const recorded: DeliveryAttempt[] = []
     d.daemon.outbox.onAttempt((a) => recorded.push(a))
     try {

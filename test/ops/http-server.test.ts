@@ -4,6 +4,7 @@ import got from 'got'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ApiError, ServerListenError, startHttpServer, type HttpServer, type Route } from '../../src/ops/http-server.ts'
 import { createLogger } from '../../src/ops/logger.ts'
+import { StoreUnavailableError } from '../../src/store/errors.ts'
 
 /** The HTTP layer itself (fastify underneath): routing, 404 against 405, bounded bodies read on demand, one error shape. */
 let server: HttpServer
@@ -27,6 +28,13 @@ const routes: Route[] = [
     path: '/bug',
     handle: () => {
       throw new TypeError('secret internals')
+    },
+  },
+  {
+    method: 'GET',
+    path: '/store-gone',
+    handle: async () => {
+      throw new StoreUnavailableError('the connection was refused (ECONNREFUSED)')
     },
   },
 ]
@@ -101,6 +109,13 @@ describe('the HTTP server', () => {
     expect(await call('GET', '/bug')).toEqual({ status: 500, headers: expect.anything(), body: { error: { code: 'internal', message: 'internal error: see the daemon log', path: null } } })
     expect(logged.some((line) => line.includes('"route":"/bug"') && line.includes('secret internals'))).toBe(true)
     expect((await call('GET', '/things/ok')).status).toBe(200)
+  })
+
+  it('the store out of reach is a 503 store_unavailable in the same error shape, with the reason and Retry-After, never a 500', async () => {
+    const reply = await call('GET', '/store-gone')
+    expect(reply).toMatchObject({ status: 503, body: { error: { code: 'store_unavailable', message: 'store unavailable: the connection was refused (ECONNREFUSED)', path: null } } })
+    expect(reply.headers['retry-after']).toBe('2')
+    expect(logged.some((line) => line.includes('/store-gone'))).toBe(false) // no bug to log
   })
 
   it('a plugin\'s hooks apply to its own routes, and its errors take the same shape and headers', async () => {

@@ -8,6 +8,7 @@ import type { Config } from '../../src/config/schema.ts'
 import { silentLogger } from '../../src/ops/logger.ts'
 import { startDaemon, type Daemon } from '../../src/daemon.ts'
 import { startChainFixture, type ChainFixture } from './reader-harness.ts'
+import type { StorageDocument } from './storage.ts'
 import { startWebhookReceiver, type WebhookReceiver } from './webhook-receiver.ts'
 
 export const MERCHANTS = ['acme', 'globex'] as const
@@ -15,15 +16,19 @@ export type MerchantId = (typeof MERCHANTS)[number]
 export const secretOf = (id: string) => `whsec_${Buffer.from(`settleproof-test-secret-for-${id}`).toString('base64')}`
 export const apiKeyOf = (id: string) => `${id}-api-key-0123456789`
 
-/** The configuration document for two merchants (acme, globex) on the fixture's chain, as skill.yaml would hold it. */
-export function daemonDocument(chain: ChainFixture, receiver: WebhookReceiver, dir: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+/**
+ * The configuration document for two merchants (acme, globex) on the fixture's chain, as
+ * skill.yaml would hold it. `dir` holds the DLQ file (and the lowdb store); `storage` is the
+ * backend (`testStorage`): a lowdb file in `dir` unless told otherwise.
+ */
+export function daemonDocument(chain: ChainFixture, receiver: WebhookReceiver, dir: string, overrides: Record<string, unknown> = {}, storage: StorageDocument = { path: join(dir, 'settleproof.json') }): Record<string, unknown> {
   return {
     chain: { id: chain.anvil.chainId, confirmations: 1, start_block: 1, poll_interval_ms: 50, max_block_range: 1000 },
     providers: chain.proxies.map((p, i) => ({ name: ['primary', 'secondary', 'tertiary'][i], url: p.url })),
     quorum: 2,
     breaker: { failure_threshold: 5, success_threshold: 2, open_ms: 60_000 },
     rpc: { timeout_ms: 1_000, retries: 1, retry_initial_delay_ms: 5, retry_max_delay_ms: 20 },
-    storage: { path: join(dir, 'settleproof.json') },
+    storage,
     dlq: { path: join(dir, 'dlq.jsonl') },
     server: { host: '127.0.0.1', port: 0 },
     webhooks: { max_attempts: 4, initial_delay_ms: 50, max_delay_ms: 400, timeout_ms: 10_000, concurrency: 8, drain_timeout_ms: 2_000 },

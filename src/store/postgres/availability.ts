@@ -1,9 +1,10 @@
-import { ExponentialBackoff, type IBackoff } from 'cockatiel'
+import type { IBackoff } from 'cockatiel'
 import type { Logger } from '../../ops/logger.ts'
+import { STORE_OUTAGE_BACKOFF } from '../outage-backoff.ts'
 import type { StoreAvailability } from '../store.ts'
 
-/** Probes of an unreachable database: from a fifth of a second, doubling (with jitter) up to 5 s. */
-const PROBE_BACKOFF = new ExponentialBackoff({ initialDelay: 200, maxDelay: 5_000 })
+/** Probes of an unreachable database wait like every loop that meets it (the store's one outage backoff). */
+const PROBE_BACKOFF = STORE_OUTAGE_BACKOFF
 
 /**
  * Whether the database answers, as the store learns it: a failed connection or query makes it
@@ -65,7 +66,7 @@ export class DatabaseAvailability {
 
   #schedule(): void {
     if (this.#timer !== null || this.#probing || this.#stopped) return
-    this.#backoff = this.#backoff === undefined ? PROBE_BACKOFF.next() : this.#backoff.next(undefined)
+    this.#backoff = this.#backoff === undefined ? PROBE_BACKOFF.next(undefined) : this.#backoff.next(undefined)
     this.#timer = setTimeout(() => {
       this.#timer = null
       void this.#runProbe()
