@@ -12,12 +12,14 @@ import { profilePostgresStatements, roundedProfile } from '../postgres-statement
 import { seedInvoices } from '../seed.ts'
 import { timeTransactions } from '../transaction-timer.ts'
 
-type Input = { config: Record<string, unknown>; payments: Payment[]; token: `0x${string}` }
+/** `holdDelivery` (bench/backfill-breakdown.ts only): the outbox worker is stopped at once, so no webhook is sent while the range commits. */
+type Input = { config: Record<string, unknown>; payments: Payment[]; token: `0x${string}`; holdDelivery?: boolean }
 
 worker<Input>(async (input) => {
   const config = parseConfig(input.config)
   await seedInvoices(config, input.payments, input.token)
   const daemon = await startDaemon({ config, logger: silentLogger() })
+  if (input.holdDelivery === true) await daemon.outbox.stop()
   const statements = config.storage.driver === 'postgres' ? profilePostgresStatements() : null
   const transactions = timeTransactions(daemon.store)
   let firstRead: number | undefined
