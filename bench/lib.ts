@@ -41,6 +41,26 @@ export function worker<I>(run: (input: I) => Promise<Omit<WorkerResult, 'maxRssM
   })
 }
 
+/** A measured run that ended without a result: what it said, first line only. */
+export type FailedRun = { failed: string }
+
+/**
+ * Runs one measurement; a run that fails is recorded as failed (and the benchmark goes on to
+ * the next), so one system's failure is reported in the results instead of ending the run.
+ */
+export async function measure(label: string, run: () => Promise<WorkerResult>): Promise<WorkerResult | FailedRun> {
+  try {
+    return await run()
+  } catch (error) {
+    const failed = ((error as Error)?.message ?? String(error)).split('\n').filter((line) => line.trim() !== '').slice(0, 2).join(' ')
+    console.log(`${label} FAILED: ${failed}`)
+    return { failed }
+  }
+}
+
+export const succeeded = (runs: readonly (WorkerResult | FailedRun)[]): WorkerResult[] => runs.filter((r): r is WorkerResult => !('failed' in r))
+export const failures = (runs: readonly (WorkerResult | FailedRun)[]): string[] => runs.filter((r): r is FailedRun => 'failed' in r).map((r) => r.failed)
+
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b)
   const middle = Math.floor(sorted.length / 2)
@@ -52,12 +72,26 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!
 }
 
-/** Median and spread (min..max) of a series of measurements. */
+/** Median and spread (min..max) of a series of measurements (zeros when there is none: see `failures`). */
 export function summary(values: readonly number[]) {
+  if (values.length === 0) return { median: 0, min: 0, max: 0, runs: [] as number[] }
   return { median: round(median(values)), min: round(Math.min(...values)), max: round(Math.max(...values)), runs: values.map(round) }
 }
 
+/** `a / b` rounded to two places, or null when either side has no successful run (a median of 0). */
+export const ratio = (a: number, b: number): number | null => (a > 0 && b > 0 ? round(a / b, 2) : null)
+
 export const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits
+
+/** Rejects when a daemon's `done` settles: it stopped by itself before the run was over. */
+export function stoppedEarly(done: Promise<void>): Promise<never> {
+  const early = done.then(
+    () => Promise.reject(new Error('the daemon stopped before the run was over')),
+    (error: unknown) => Promise.reject(error),
+  )
+  early.catch(() => undefined) // a stop after the run (daemon.stop()) is no failure
+  return early
+}
 
 export function waitFor(check: () => boolean, timeoutMs: number, label: string): Promise<void> {
   const deadline = Date.now() + timeoutMs

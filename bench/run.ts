@@ -1,16 +1,19 @@
-// npm run bench: SettleProof against the single-provider floor and a quorum peer, on a real
-// anvil chain with a real ERC-20 and a receiver that verifies every signature. Each scenario
-// alternates its systems in one process run, several times, and reports median and spread.
-// Writes bench/results.json and bench/results.md. Bounded: every worker has a time limit.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { cpus, tmpdir, totalmem } from 'node:os'
+// npm run bench: SettleProof on each store backend (lowdb, PostgreSQL) against the
+// single-provider floor and a quorum peer, on a real anvil chain with a real ERC-20 and a
+// receiver that verifies every signature. Each scenario alternates its systems in one process
+// run, several times, and reports median and spread. PostgreSQL is a throwaway cluster with
+// production durability (bench/backends.ts), removed at the end. Writes bench/results.json and
+// bench/results.md. Bounded: every worker has a time limit.
+import { readFile, writeFile } from 'node:fs/promises'
+import { cpus, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { webhookId } from '../src/delivery/webhook-id.ts'
 import { queuedOutboxEntry, type OutboxEntry } from '../src/delivery/outbox-entry.ts'
+import { BACKENDS, startBenchBackends, type Backend, type BenchBackends } from './backends.ts'
 import { backfill, benchConfig, secretOf, type BackfillCase } from './backfill.ts'
 import { prepareChain, type BenchChain, type Payment } from './chain.ts'
-import { percentile, round, runWorker, summary, type WorkerResult } from './lib.ts'
+import { failures, measure, percentile, ratio, round, runWorker, succeeded, summary, type FailedRun, type WorkerResult } from './lib.ts'
 import { startBenchReceiver, type BenchReceiver } from './receiver.ts'
 
 const REPETITIONS = Number(process.env.BENCH_REPETITIONS ?? 3)
@@ -21,18 +24,13 @@ const POLL_INTERVAL_MS = 1_000
 const LATENCY_SAMPLES = 60
 const HISTORY_SIZES = [1_000, 100_000] as const
 const HISTORY_PAYMENTS_BLOCKS = 200
+const SCENARIOS = ['backfill', 'delivery', 'latency', 'history'] as const
 
 const started = Date.now()
 const log = (line: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`)
-
-async function withDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), 'settleproof-bench-'))
-  try {
-    return await fn(dir)
-  } finally {
-    await rm(dir, { recursive: true, force: true })
-  }
-}
+const perSecond = (x: WorkerResult) => (x.events / x.elapsedMs) * 1000
+const rateOf = (runs: (WorkerResult | FailedRun)[]) => summary(succeeded(runs).map(perSecond))
+const peakRss = (runs: (WorkerResult | FailedRun)[]) => Math.max(0, ...succeeded(runs).map((x) => x.maxRssMb))
 
 function outboxEntries(chain: BenchChain, payments: Payment[]): OutboxEntry[] {
   const at = new Date().toISOString()
@@ -51,37 +49,51 @@ function outboxEntries(chain: BenchChain, payments: Payment[]): OutboxEntry[] {
   })
 }
 
-async function delivery(chain: BenchChain, receiver: BenchReceiver) {
+async function delivery(chain: BenchChain, receiver: BenchReceiver, backends: BenchBackends) {
   const entries = outboxEntries(chain, chain.payments)
-  const runs: Record<'settleproof' | 'floor', WorkerResult[]> = { settleproof: [], floor: [] }
+  const runs: Record<Backend | 'floor', (WorkerResult | FailedRun)[]> = { lowdb: [], postgres: [], floor: [] }
+  const order = [...BACKENDS, 'floor'] as const
   for (let r = 0; r < REPETITIONS; r++) {
-    for (const system of r % 2 === 0 ? (['settleproof', 'floor'] as const) : (['floor', 'settleproof'] as const)) {
+    for (let k = 0; k < order.length; k++) {
+      const system = order[(r + k) % order.length]!
       await receiver.reset()
       if (system === 'floor') {
-        runs.floor.push(await runWorker('got-delivery', { urls: { acme: `${receiver.url}/acme`, globex: `${receiver.url}/globex` }, secrets: { acme: secretOf('acme'), globex: secretOf('globex') }, entries, concurrency: CONCURRENCY }))
+        runs.floor.push(await measure('delivery floor', () => runWorker('got-delivery', { urls: { acme: `${receiver.url}/acme`, globex: `${receiver.url}/globex` }, secrets: { acme: secretOf('acme'), globex: secretOf('globex') }, entries, concurrency: CONCURRENCY })))
       } else {
-        runs.settleproof.push(await withDir((dir) => runWorker('settleproof-delivery', { config: benchConfig(chain, receiver.url, dir, { webhooks: { concurrency: CONCURRENCY } }), entries })))
+        runs[system].push(await measure(`delivery ${system}`, () => backends.withPlace(system, (place) => runWorker('settleproof-delivery', { config: benchConfig(chain, receiver.url, place, { webhooks: { concurrency: CONCURRENCY } }), entries }))))
       }
       const stats = await receiver.stats(Number.MAX_SAFE_INTEGER)
       if (stats.unverified > 0) throw new Error(`${stats.unverified} webhooks failed signature verification`)
-      log(`delivery ${system}: ${round(((system === 'floor' ? runs.floor : runs.settleproof).at(-1)!.events / (system === 'floor' ? runs.floor : runs.settleproof).at(-1)!.elapsedMs) * 1000)} deliveries/s, verified ${stats.delivered}`)
+      const last = runs[system].at(-1)!
+      log(`delivery ${system}: ${'failed' in last ? 'failed' : `${round(perSecond(last))} deliveries/s`}, verified ${stats.delivered}`)
     }
   }
-  const rate = (results: WorkerResult[]) => summary(results.map((x) => (x.events / x.elapsedMs) * 1000))
-  const sp = rate(runs.settleproof)
-  const floor = rate(runs.floor)
-  return { events: entries.length, concurrency: CONCURRENCY, deliveries_per_second: { settleproof: sp, floor }, time_ratio_vs_floor: round(floor.median / sp.median, 2), peak_rss_mb: { settleproof: Math.max(...runs.settleproof.map((x) => x.maxRssMb)), floor: Math.max(...runs.floor.map((x) => x.maxRssMb)) } }
+  const lowdb = rateOf(runs.lowdb)
+  const postgres = rateOf(runs.postgres)
+  const floor = rateOf(runs.floor)
+  return {
+    run_at: new Date().toISOString(),
+    events: entries.length,
+    concurrency: CONCURRENCY,
+    deliveries_per_second: { lowdb, postgres, floor },
+    time_ratio_vs_floor: { lowdb: ratio(floor.median, lowdb.median), postgres: ratio(floor.median, postgres.median) },
+    postgres_time_over_lowdb: ratio(lowdb.median, postgres.median),
+    failed_runs: { lowdb: failures(runs.lowdb), postgres: failures(runs.postgres), floor: failures(runs.floor) },
+    postgres_statements: succeeded(runs.postgres).map((x) => x.extra?.statements),
+    peak_rss_mb: { lowdb: peakRss(runs.lowdb), postgres: peakRss(runs.postgres), floor: peakRss(runs.floor) },
+  }
 }
 
-async function latency(chain: BenchChain, receiver: BenchReceiver) {
+/** Steady-state latency, on lowdb only (the backends differ by a commit's few milliseconds here, under one poll interval). */
+async function latency(chain: BenchChain, receiver: BenchReceiver, backends: BenchBackends) {
   await receiver.reset()
   const head = Number(await chain.anvil.client.getBlockNumber())
   const payments: Payment[] = Array.from({ length: LATENCY_SAMPLES }, (_, i) => ({ to: chain.addresses.acme[i % 2]!, amount: String(700_000_000 + i), merchant: 'acme' }))
   const mined = new Map<string, number>()
-  const result = await withDir((dir) =>
+  const result = await backends.withPlace('lowdb', (place) =>
     runWorker(
       'settleproof-daemon',
-      { config: benchConfig(chain, receiver.url, dir, { chain: { id: chain.anvil.chainId, confirmations: 1, start_block: head + 1, poll_interval_ms: POLL_INTERVAL_MS, max_block_range: 1000 }, webhooks: { concurrency: CONCURRENCY } }), payments, token: chain.token.address, history: 0 },
+      { config: benchConfig(chain, receiver.url, place, { chain: { id: chain.anvil.chainId, confirmations: 1, start_block: head + 1, poll_interval_ms: POLL_INTERVAL_MS, max_block_range: 1000 }, webhooks: { concurrency: CONCURRENCY } }), payments, token: chain.token.address, history: 0 },
       240_000,
       (message) => {
         if (!message.ready) return
@@ -101,99 +113,156 @@ async function latency(chain: BenchChain, receiver: BenchReceiver) {
   for (const a of arrivals) if (!first.has(a.tx)) first.set(a.tx, a.at)
   const samples = [...first].map(([tx, at]) => at - mined.get(tx)!)
   if (samples.length !== LATENCY_SAMPLES) throw new Error(`latency: ${samples.length} of ${LATENCY_SAMPLES} webhooks arrived`)
-  return { samples: samples.length, poll_interval_ms: POLL_INTERVAL_MS, confirmations: 1, block_pace_ms: 500, latency_ms: { p50: round(percentile(samples, 50)), p95: round(percentile(samples, 95)), p99: round(percentile(samples, 99)), max: round(Math.max(...samples)) }, target_p95_ms: POLL_INTERVAL_MS + 250, peak_rss_mb: result.maxRssMb }
+  return { run_at: new Date().toISOString(), backend: 'lowdb', samples: samples.length, poll_interval_ms: POLL_INTERVAL_MS, confirmations: 1, block_pace_ms: 500, latency_ms: { p50: round(percentile(samples, 50)), p95: round(percentile(samples, 95)), p99: round(percentile(samples, 99)), max: round(Math.max(...samples)) }, target_p95_ms: POLL_INTERVAL_MS + 250, peak_rss_mb: result.maxRssMb }
 }
 
-async function history(chain: BenchChain, receiver: BenchReceiver, fromBlock: number, payments: Payment[]) {
-  const runs = new Map<number, WorkerResult[]>(HISTORY_SIZES.map((n) => [n, []]))
+async function history(chain: BenchChain, receiver: BenchReceiver, backends: BenchBackends, fromBlock: number, payments: Payment[]) {
+  const cases = BACKENDS.flatMap((backend) => HISTORY_SIZES.map((size) => ({ backend, size })))
+  const runs = new Map(cases.map((c) => [`${c.backend} ${c.size}`, [] as (WorkerResult | FailedRun)[]]))
   for (let r = 0; r < Math.max(2, REPETITIONS - 1); r++) {
-    for (const size of r % 2 === 0 ? HISTORY_SIZES : [...HISTORY_SIZES].reverse()) {
+    for (const { backend, size } of r % 2 === 0 ? cases : [...cases].reverse()) {
       await receiver.reset()
-      const result = await withDir((dir) =>
-        runWorker('settleproof-daemon', { config: benchConfig(chain, receiver.url, dir, { chain: { id: chain.anvil.chainId, confirmations: 1, start_block: fromBlock, poll_interval_ms: 100, max_block_range: 1000 }, webhooks: { concurrency: CONCURRENCY } }), payments, token: chain.token.address, history: size }, 400_000),
+      const result = await measure(`history ${backend} ${size}`, () =>
+        backends.withPlace(backend, (place) =>
+          runWorker('settleproof-daemon', { config: benchConfig(chain, receiver.url, place, { chain: { id: chain.anvil.chainId, confirmations: 1, start_block: fromBlock, poll_interval_ms: 100, max_block_range: 1000 }, webhooks: { concurrency: CONCURRENCY } }), payments, token: chain.token.address, history: size }, 400_000),
+        ),
       )
-      runs.get(size)!.push(result)
-      log(`history ${size}: ${round((result.events / result.elapsedMs) * 1000)} delivered settlements/s (store holds ${String(result.extra?.settled_in_store)})`)
+      runs.get(`${backend} ${size}`)!.push(result)
+      if (!('failed' in result)) log(`history ${backend} ${size}: ${round(perSecond(result))} delivered settlements/s (store holds ${String(result.extra?.settled_in_store)} settled; seeding the history took ${String(result.extra?.seed_history_ms)} ms)`)
     }
   }
-  const rate = (n: number) => summary(runs.get(n)!.map((x) => (x.events / x.elapsedMs) * 1000))
-  const small = rate(HISTORY_SIZES[0])
-  const large = rate(HISTORY_SIZES[1])
-  return { new_settlements: payments.length, settled_before: { small: HISTORY_SIZES[0], large: HISTORY_SIZES[1] }, delivered_settlements_per_second: { small, large }, large_over_small: round(large.median / small.median, 2), target: 0.8, peak_rss_mb: { small: Math.max(...runs.get(HISTORY_SIZES[0])!.map((x) => x.maxRssMb)), large: Math.max(...runs.get(HISTORY_SIZES[1])!.map((x) => x.maxRssMb)) } }
+  const of = (backend: Backend) => {
+    const small = runs.get(`${backend} ${HISTORY_SIZES[0]}`)!
+    const large = runs.get(`${backend} ${HISTORY_SIZES[1]}`)!
+    const s = rateOf(small)
+    const l = rateOf(large)
+    return {
+      delivered_settlements_per_second: { small: s, large: l },
+      large_over_small: ratio(l.median, s.median),
+      seed_history_ms: summary(succeeded(large).map((x) => Number(x.extra?.seed_history_ms))),
+      failed_runs: { small: failures(small), large: failures(large) },
+      peak_rss_mb: { small: peakRss(small), large: peakRss(large) },
+      statements: backend === 'postgres' ? { small: succeeded(small).map((x) => x.extra?.statements), large: succeeded(large).map((x) => x.extra?.statements) } : undefined,
+    }
+  }
+  return { run_at: new Date().toISOString(), new_settlements: payments.length, settled_before: { small: HISTORY_SIZES[0], large: HISTORY_SIZES[1] }, target: 0.9, lowdb: of('lowdb'), postgres: of('postgres') }
 }
+
+type Summary = { median: number; min: number; max: number }
+const rate = (s: Summary & { runs?: number[] }, failed: string[] = []) =>
+  (s.median === 0 ? 'no run finished' : `${Math.round(s.median).toLocaleString('en')} (${Math.round(s.min).toLocaleString('en')}–${Math.round(s.max).toLocaleString('en')})`) + (failed.length > 0 ? `, ${failed.length} of ${failed.length + (s.runs?.length ?? 0)} runs failed†` : '')
+const times = (value: number | null) => (value === null ? '–' : `${value}×`)
+const seconds = (s: Summary) => `${(s.median / 1000).toFixed(1)} s (${(s.min / 1000).toFixed(1)}–${(s.max / 1000).toFixed(1)})`
+const when = (scenario: { run_at?: string }, results: Record<string, any>) => (scenario.run_at !== undefined && scenario.run_at.slice(0, 10) !== String(results.date).slice(0, 10) ? ` (rerun ${scenario.run_at})` : '')
 
 function markdown(results: Record<string, any>): string {
   const b = results.backfill as any[]
   const d = results.delivery
   const l = results.latency
   const h = results.history
-  const rate = (s: { median: number; min: number; max: number }) => `${Math.round(s.median).toLocaleString('en')} (${Math.round(s.min).toLocaleString('en')}–${Math.round(s.max).toLocaleString('en')})`
-  return [
-    `Machine: ${results.machine.cpus} × ${results.machine.cpu}, ${results.machine.memory_gb} GiB, Node ${results.machine.node}; ${results.repetitions} repetitions alternating, median (min–max). Run ${results.date}, ${results.duration_s} s.`,
+  const pg = results.postgres
+  const reasons = new Set<string>()
+  const failedOf = (list: string[] | undefined) => {
+    for (const reason of list ?? []) reasons.add(reason)
+    return list ?? []
+  }
+  const lines = [
+    `Machine: ${results.machine.cpus} × ${results.machine.cpu}, ${results.machine.memory_gb} GiB, Node ${results.machine.node}, PostgreSQL ${pg.server_version} (a throwaway local cluster on the same machine: fsync ${pg.fsync}, synchronous_commit ${pg.synchronous_commit}, full_page_writes ${pg.full_page_writes}, shared_buffers ${pg.shared_buffers}; storage.pool_size 10). ${results.repetitions} repetitions alternating, median (min–max). Run ${results.date}, ${results.duration_s} s in all${results.rerun ? `; ${results.rerun}` : ''}. The machine was shared with other work: figures are noisy.`,
     '',
-    `**Backfill settlement**: ${b[0].events.toLocaleString('en')} matching transfers over ${b[0].blocks.toLocaleString('en')} blocks, an open invoice for each, three providers, ranges of 1,000 blocks. Events per second:`,
+    `**Backfill settlement**${when(b[0], results)}: ${b[0].events.toLocaleString('en')} matching transfers over ${b[0].blocks.toLocaleString('en')} blocks, an open invoice for each, three providers, ranges of 1,000 blocks. Events per second:`,
     '',
-    '| providers | SettleProof | floor: one viem getLogs sweep | peer: ethers FallbackProvider, quorum 2 | SettleProof time ÷ floor time | SettleProof time ÷ peer time |',
-    '|---|---|---|---|---|---|',
-    ...b.map((c) => `| ${c.condition} | ${rate(c.events_per_second.settleproof)} | ${rate(c.events_per_second.floor)} | ${rate(c.events_per_second.peer)} | ${c.time_ratio_vs_floor}× | ${c.time_ratio_vs_peer}× |`),
+    '| providers | SettleProof, lowdb | SettleProof, PostgreSQL | PostgreSQL time ÷ lowdb time (target ≤ 1.3) | floor: one viem getLogs sweep | peer: ethers FallbackProvider, quorum 2 | time ÷ floor time (lowdb, PostgreSQL) | time ÷ peer time (lowdb, PostgreSQL) |',
+    '|---|---|---|---|---|---|---|---|',
+    ...b.map(
+      (c) =>
+        `| ${c.condition} | ${rate(c.events_per_second.lowdb, failedOf(c.failed_runs?.lowdb))} | ${rate(c.events_per_second.postgres, failedOf(c.failed_runs?.postgres))} | ${times(c.postgres_time_over_lowdb)} | ${rate(c.events_per_second.floor, failedOf(c.failed_runs?.floor))} | ${rate(c.events_per_second.peer, failedOf(c.failed_runs?.peer))} | ${times(c.time_ratio_vs_floor.lowdb)}, ${times(c.time_ratio_vs_floor.postgres)} | ${times(c.time_ratio_vs_peer.lowdb)}, ${times(c.time_ratio_vs_peer.postgres)} |`,
+    ),
     '',
-    `**Delivery**: ${d.events.toLocaleString('en')} events to a receiver (another process) that verifies every signature, concurrency ${d.concurrency}. Deliveries per second: SettleProof outbox ${rate(d.deliveries_per_second.settleproof)}; floor (bare got loop, same signed payloads, no outbox) ${rate(d.deliveries_per_second.floor)}; SettleProof time ÷ floor time ${d.time_ratio_vs_floor}×.`,
+    `**Delivery**${when(d, results)}: ${d.events.toLocaleString('en')} events already in the outbox, to a receiver (another process) that verifies every signature, concurrency ${d.concurrency}. Deliveries per second:`,
     '',
-    `**Steady-state latency**, block mined → verified webhook received, ${l.samples} blocks at one every ${l.block_pace_ms} ms, poll interval ${l.poll_interval_ms} ms, ${l.confirmations} confirmation: p50 ${l.latency_ms.p50} ms, p95 ${l.latency_ms.p95} ms, p99 ${l.latency_ms.p99} ms (target p95 ≤ ${l.target_p95_ms} ms).`,
+    '| SettleProof outbox, lowdb | SettleProof outbox, PostgreSQL | PostgreSQL time ÷ lowdb time | floor: bare got loop, same signed payloads, no outbox | time ÷ floor time (lowdb, PostgreSQL) |',
+    '|---|---|---|---|---|',
+    `| ${rate(d.deliveries_per_second.lowdb, failedOf(d.failed_runs?.lowdb))} | ${rate(d.deliveries_per_second.postgres, failedOf(d.failed_runs?.postgres))} | ${times(d.postgres_time_over_lowdb)} | ${rate(d.deliveries_per_second.floor, failedOf(d.failed_runs?.floor))} | ${times(d.time_ratio_vs_floor.lowdb)}, ${times(d.time_ratio_vs_floor.postgres)} |`,
     '',
-    `**History**: webhook-delivered settlements per second for ${h.new_settlements.toLocaleString('en')} new payments with ${h.settled_before.small.toLocaleString('en')} vs ${h.settled_before.large.toLocaleString('en')} settled invoices already in the store: ${rate(h.delivered_settlements_per_second.small)} vs ${rate(h.delivered_settlements_per_second.large)}, ratio ${h.large_over_small} (target ≥ ${h.target}).`,
+    `**History**${when(h, results)}: webhook-delivered settlements per second for ${h.new_settlements.toLocaleString('en')} new payments with ${h.settled_before.small.toLocaleString('en')} vs ${h.settled_before.large.toLocaleString('en')} settled invoices (each with its delivered event) already in the store (target: ratio ≥ ${h.target} on each backend):`,
     '',
-    '**Peak RSS (MB)**: ' +
+    `| backend | ${h.settled_before.small.toLocaleString('en')} settled | ${h.settled_before.large.toLocaleString('en')} settled | ratio | seeding the ${h.settled_before.large.toLocaleString('en')} (setup, not timed) |`,
+    '|---|---|---|---|---|',
+    ...(['lowdb', 'postgres'] as const).map(
+      (backend) =>
+        `| ${backend === 'lowdb' ? 'lowdb' : 'PostgreSQL'} | ${rate(h[backend].delivered_settlements_per_second.small, failedOf(h[backend].failed_runs?.small))} | ${rate(h[backend].delivered_settlements_per_second.large, failedOf(h[backend].failed_runs?.large))} | ${h[backend].large_over_small ?? '–'} | ${seconds(h[backend].seed_history_ms)} |`,
+    ),
+    '',
+    `**Steady-state latency**${when(l, results)} (lowdb), block mined → verified webhook received, ${l.samples} blocks at one every ${l.block_pace_ms} ms, poll interval ${l.poll_interval_ms} ms, ${l.confirmations} confirmation: p50 ${l.latency_ms.p50} ms, p95 ${l.latency_ms.p95} ms, p99 ${l.latency_ms.p99} ms (target p95 ≤ ${l.target_p95_ms} ms).`,
+    '',
+    '**Peak RSS (MB)**, SettleProof lowdb / PostgreSQL: ' +
       [
-        ...b.map((c) => `backfill ${c.condition}: SettleProof ${c.peak_rss_mb.settleproof}, floor ${c.peak_rss_mb.floor}, peer ${c.peak_rss_mb.peer}`),
-        `delivery: SettleProof ${d.peak_rss_mb.settleproof}, floor ${d.peak_rss_mb.floor}`,
-        `latency: SettleProof ${l.peak_rss_mb}`,
-        `history: ${h.peak_rss_mb.small} (${h.settled_before.small.toLocaleString('en')} settled), ${h.peak_rss_mb.large} (${h.settled_before.large.toLocaleString('en')} settled)`,
+        ...b.map((c) => `backfill ${c.condition}: ${c.peak_rss_mb.lowdb} / ${c.peak_rss_mb.postgres} (floor ${c.peak_rss_mb.floor}, peer ${c.peak_rss_mb.peer})`),
+        `delivery: ${d.peak_rss_mb.lowdb} / ${d.peak_rss_mb.postgres} (floor ${d.peak_rss_mb.floor})`,
+        `history ${h.settled_before.small.toLocaleString('en')} settled: ${h.lowdb.peak_rss_mb.small} / ${h.postgres.peak_rss_mb.small}`,
+        `history ${h.settled_before.large.toLocaleString('en')} settled: ${h.lowdb.peak_rss_mb.large} / ${h.postgres.peak_rss_mb.large}`,
+        `latency: ${l.peak_rss_mb}`,
       ].join('; ') +
       '.',
     '',
-  ].join('\n')
+  ]
+  if (reasons.size > 0) lines.push(`† Failed runs (a run that fails is recorded and the bench goes on): ${[...reasons].map((r) => `"${r}"`).join('; ')}.`, '')
+  return lines.join('\n')
 }
 
 const only = process.argv.slice(2)
+for (const name of only) if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`unknown scenario ${name}: expected ${SCENARIOS.join(', ')}`)
 const wanted = (name: string) => only.length === 0 || only.includes(name)
 log(`preparing the chain: ${BACKFILL_BLOCKS} blocks × ${PER_BLOCK} transfers`)
 const chain = await prepareChain(BACKFILL_BLOCKS, PER_BLOCK)
 const receiver = await startBenchReceiver({ '/acme': secretOf('acme'), '/globex': secretOf('globex') })
+log('starting the PostgreSQL cluster (fsync on)')
+const backends = await startBenchBackends(wanted('backfill') || wanted('delivery') || wanted('history'))
 const results: Record<string, unknown> = {
   date: new Date().toISOString(),
   repetitions: REPETITIONS,
   machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? '?', memory_gb: Math.round(totalmem() / 2 ** 30), node: process.version },
+  postgres: backends.postgres,
 }
 try {
   if (wanted('backfill')) {
     results.backfill = []
     for (const condition of ['honest', 'one provider down', 'one provider lying'] as BackfillCase[]) {
-      const result = await backfill(chain, receiver.url, condition, REPETITIONS)
+      const result = { run_at: new Date().toISOString(), ...(await backfill(chain, receiver.url, backends, condition, REPETITIONS)) }
       ;(results.backfill as unknown[]).push(result)
-      log(`backfill ${condition}: SettleProof ${result.events_per_second.settleproof.median}/s, floor ${result.events_per_second.floor.median}/s, peer ${result.events_per_second.peer.median}/s`)
+      const eps = result.events_per_second
+      log(`backfill ${condition}: lowdb ${eps.lowdb.median}/s, PostgreSQL ${eps.postgres.median}/s (time ${result.postgres_time_over_lowdb}× lowdb's), floor ${eps.floor.median}/s, peer ${eps.peer.median}/s`)
     }
   }
-  if (wanted('delivery')) results.delivery = await delivery(chain, receiver)
+  if (wanted('delivery')) results.delivery = await delivery(chain, receiver, backends)
   if (wanted('latency')) {
-    results.latency = await latency(chain, receiver)
+    results.latency = await latency(chain, receiver, backends)
     log(`latency: ${JSON.stringify((results.latency as { latency_ms: unknown }).latency_ms)}`)
   }
   if (wanted('history')) {
     log('preparing the history payments')
     const before = chain.payments.length
     const segment = await prepareHistorySegment(chain)
-    results.history = await history(chain, receiver, segment.fromBlock, chain.payments.slice(before))
+    results.history = await history(chain, receiver, backends, segment.fromBlock, chain.payments.slice(before))
+    for (const backend of BACKENDS) log(`history ${backend}: ratio ${(results.history as Record<Backend, { large_over_small: number }>)[backend].large_over_small}`)
   }
 } finally {
+  await backends.close()
   await receiver.stop()
   await chain.close()
 }
-results.duration_s = Math.round((Date.now() - started) / 1000)
+const duration = Math.round((Date.now() - started) / 1000)
 const out = fileURLToPath(new URL('./', import.meta.url))
-await writeFile(join(out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`)
-if (wanted('backfill') && wanted('delivery') && wanted('latency') && wanted('history')) await writeFile(join(out, 'results.md'), markdown(results))
-log(`done: bench/results.json${only.length === 0 ? ', bench/results.md' : ''}`)
+let merged: Record<string, unknown> = { ...results, duration_s: duration }
+if (only.length > 0) {
+  // A rerun of some scenarios keeps the others from the last full run, and says what was rerun.
+  const previous = JSON.parse(await readFile(join(out, 'results.json'), 'utf8').catch(() => '{}')) as Record<string, unknown>
+  merged = { ...previous, ...Object.fromEntries(only.map((name) => [name, results[name]])) }
+  merged.rerun = [typeof previous.rerun === 'string' ? previous.rerun : undefined, `${only.join(', ')} rerun ${String(results.date)} (${duration} s)`].filter(Boolean).join('; ')
+}
+await writeFile(join(out, 'results.json'), `${JSON.stringify(merged, null, 2)}\n`)
+if (SCENARIOS.every((name) => merged[name] !== undefined) && merged.postgres != null) await writeFile(join(out, 'results.md'), markdown(merged))
+log(`done in ${duration} s: bench/results.json${SCENARIOS.every((name) => merged[name] !== undefined) ? ', bench/results.md' : ''}`)
 
 /** More blocks on the same chain, for the history scenario: their payments join `chain.payments`. */
 async function prepareHistorySegment(chain: BenchChain): Promise<{ fromBlock: number }> {

@@ -1,11 +1,13 @@
 // SettleProof's delivery: 20,000 events already in the durable outbox, delivered by the outbox
 // worker (durable state transitions, per-merchant breakers, p-limit) to the receiver process.
+// On PostgreSQL the statements sent meanwhile are counted by kind.
 import { parseConfig } from '../../src/config/load.ts'
 import { createOutboxWorker } from '../../src/delivery/outbox-worker.ts'
 import { silentLogger } from '../../src/ops/logger.ts'
 import { openStore } from '../../src/store/open-store.ts'
 import type { OutboxEntry } from '../../src/delivery/outbox-entry.ts'
 import { waitFor, worker } from '../lib.ts'
+import { profilePostgresStatements, roundedProfile } from '../postgres-statements.ts'
 
 type Input = { config: Record<string, unknown>; entries: OutboxEntry[] }
 
@@ -17,11 +19,13 @@ worker<Input>(async (input) => {
   let delivered = 0
   let failed = 0
   outbox.onAttempt((a) => (a.outcome === 'delivered' ? delivered++ : failed++))
+  const statements = config.storage.driver === 'postgres' ? profilePostgresStatements() : null
   const started = performance.now()
   void outbox.start()
   await waitFor(() => delivered >= input.entries.length, 200_000, 'every event delivered')
   const elapsedMs = performance.now() - started
+  statements?.stop()
   await outbox.stop()
   await store.close()
-  return { elapsedMs, events: delivered, extra: { failed_attempts: failed } }
+  return { elapsedMs, events: delivered, extra: { failed_attempts: failed, ...(statements ? { statements: roundedProfile(statements.profile) } : {}) } }
 })

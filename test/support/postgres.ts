@@ -70,8 +70,12 @@ function requireBinDir(): string {
   return binDir
 }
 
-/** Creates the cluster (initdb) in a new temp dir and starts it on a free port. */
-export async function startPostgresCluster(): Promise<PostgresCluster> {
+/**
+ * Creates the cluster (initdb) in a new temp dir and starts it on a free port. `durable` keeps
+ * PostgreSQL's production settings (fsync, full-page writes: every commit waits for the disk),
+ * for measurements (`npm run bench`); the tests' default turns them off.
+ */
+export async function startPostgresCluster(options: { durable?: boolean } = {}): Promise<PostgresCluster> {
   const binDir = requireBinDir()
   const dir = await mkdtemp(join(tmpdir(), 'settleproof-pg-'))
   try {
@@ -80,10 +84,11 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
       await chown(dir, uid, gid)
     }
     const data = join(dir, 'data')
-    await run(join(binDir, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions'], dir)
-    // fsync off: the tests stop the server, never the machine, so what a commit wrote reaches
-    // the OS either way and survives a server crash; only an OS crash would lose it.
-    const settings = ["listen_addresses = '127.0.0.1'", `unix_socket_directories = '${dir}'`, 'max_connections = 200', 'fsync = off', 'full_page_writes = off', "log_min_messages = 'warning'"]
+    await run(join(binDir, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--locale=C', ...(options.durable ? [] : ['--no-sync']), '--no-instructions'], dir)
+    // fsync off for tests: they stop the server, never the machine, so what a commit wrote
+    // reaches the OS either way and survives a server crash; only an OS crash would lose it.
+    const durability = options.durable ? [] : ['fsync = off', 'full_page_writes = off']
+    const settings = ["listen_addresses = '127.0.0.1'", `unix_socket_directories = '${dir}'`, 'max_connections = 200', ...durability, "log_min_messages = 'warning'"]
     await appendFile(join(data, 'postgresql.conf'), `\n# settleproof test cluster\n${settings.join('\n')}\n`)
     for (let attempt = 1; ; attempt++) {
       const port = await freePort()
