@@ -37,7 +37,7 @@ export function startCli(args: readonly string[], options: CliOptions = {}): Chi
   const output: CliResult = { code: null, signal: null, stdout: '', stderr: '' }
   child.stdout.on('data', (chunk: Buffer) => (output.stdout += chunk.toString('utf8')))
   child.stderr.on('data', (chunk: Buffer) => (output.stderr += chunk.toString('utf8')))
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000)
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 90_000)
   child.output = output
   child.exited = new Promise((resolve) =>
     child.on('close', (code, signal) => {
@@ -55,7 +55,7 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
 }
 
 /** Waits until the child's stdout holds a line matching `pattern` (bounded). */
-export async function waitForOutput(child: { output: CliResult }, pattern: RegExp, timeoutMs = 20_000): Promise<void> {
+export async function waitForOutput(child: { output: CliResult }, pattern: RegExp, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!pattern.test(child.output.stdout + child.output.stderr)) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}; output so far:\n${child.output.stdout}\n${child.output.stderr}`)
@@ -69,7 +69,7 @@ export async function waitForOutput(child: { output: CliResult }, pattern: RegEx
  * actually bound. Tests configure `server.port: 0` (a port picked by the system, never a fixed
  * one that another process may hold under load) and read it here.
  */
-export async function waitForBoundPort(child: { output: CliResult }, timeoutMs = 20_000): Promise<number> {
+export async function waitForBoundPort(child: { output: CliResult }, timeoutMs = 60_000): Promise<number> {
   await waitForOutput(child, /reading the chain/, timeoutMs)
   const line = child.output.stdout.split('\n').find((l) => l.includes('"reading the chain"'))
   const port = line === undefined ? undefined : (JSON.parse(line) as { port?: unknown }).port
